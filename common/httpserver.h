@@ -1,0 +1,143 @@
+/*
+ * A small HTTP/1.1 server on libevent bufferevents, written for long-polls
+ * and relays rather than web pages (see docs/architecture.md for why not
+ * evhttp).  What it guarantees:
+ *
+ * - The handler sees a request as soon as its head is parsed, and chooses
+ *   how to take the body: buffered up to a cap (httpreq_read_body), or
+ *   streamed chunk by chunk with back-pressure (httpreq_stream_body).
+ * - A connection keeps reading while its request is parked, so a peer that
+ *   hangs up is noticed at once: the request's abort callback runs and the
+ *   request is freed.  Nothing waits on writing to find a dead peer.
+ * - Every request is answered exactly once: httpreq_reply, or
+ *   httpreq_reply_start ... httpreq_reply_end.  After the reply is queued
+ *   the handler must forget the request; the server frees it.
+ * - Bounded: a connection cap (excess connections get a 503 and are
+ *   closed), a header-size cap, read/idle/write deadlines, and at most
+ *   LIMIT_RELAY_HIGH_WATER bytes queued before the drain callback is used.
+ */
+#ifndef PUSHPROX_HTTPSERVER_H
+#define PUSHPROX_HTTPSERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "httpmsg.h"
+
+struct event_base;
+struct httpserver;
+struct httpreq;
+
+struct httpserver_config {
+	size_t	 max_connections;
+	size_t	 max_header_bytes;
+	int64_t	 idle_timeout_ms;	/* keep-alive wait for the next request */
+	int64_t	 read_timeout_ms;	/* head or body stalled this long */
+	int64_t	 write_timeout_ms;	/* reply stalled this long */
+};
+
+/* Called once per request, when its head has been parsed. */
+typedef void (*httpserver_request_cb)(struct httpreq *req, void *arg);
+/* Body data, streamed. */
+typedef void (*httpreq_body_cb)(struct httpreq *req, const char *data,
+    size_t len, void *arg);
+/* The body is complete (streamed or buffered). */
+typedef void (*httpreq_done_cb)(struct httpreq *req, void *arg);
+/* The connection failed before the reply was sent; req is freed after. */
+typedef void (*httpreq_abort_cb)(struct httpreq *req, const char *why,
+    void *arg);
+/* The reply's queued output fell below the low-water mark. */
+typedef void (*httpreq_drain_cb)(struct httpreq *req, void *arg);
+
+/* Returns a server with no listeners; caller frees with httpserver_free. */
+struct httpserver *httpserver_new(struct event_base *base,
+    const struct httpserver_config *cfg, httpserver_request_cb cb, void *arg);
+
+/*
+ * Closes every connection (abort callbacks run) and listener, then frees.
+ * NULL is a no-op.
+ */
+void httpserver_free(struct httpserver *s);
+
+/*
+ * Listens on "host:port", ":port" (all addresses), or "[v6]:port"; port 0
+ * picks a free one.  Returns 0, or -1 after logging what failed and why.
+ */
+int httpserver_listen(struct httpserver *s, const char *addr);
+
+/* The port the first listener is bound to (for ":0"), or -1. */
+int httpserver_port(const struct httpserver *s);
+
+/* Stops accepting; open connections go on. */
+void httpserver_stop_listening(struct httpserver *s);
+
+/* Open connections right now. */
+size_t httpserver_connections(const struct httpserver *s);
+
+/* The parsed head; borrowed while req lives. */
+const struct httpmsg *httpreq_msg(const struct httpreq *req);
+const char *httpreq_method(const struct httpreq *req);
+const char *httpreq_target(const struct httpreq *req);
+const char *httpreq_header(const struct httpreq *req, const char *name);
+/* "127.0.0.1:50312" or "[::1]:50312"; borrowed. */
+const char *httpreq_peer(const struct httpreq *req);
+
+/*
+ * Reads the whole body into a buffer of at most max bytes, then calls
+ * done.  A larger body is answered with 413 by the server (the handler's
+ * abort callback runs with "body too large").
+ */
+void httpreq_read_body(struct httpreq *req, size_t max, httpreq_done_cb done,
+    void *arg);
+/* The buffered body; borrowed while req lives. */
+const struct buf *httpreq_body(const struct httpreq *req);
+
+/* Streams the body through body_cb, then calls done. */
+void httpreq_stream_body(struct httpreq *req, httpreq_body_cb body,
+    httpreq_done_cb done, void *arg);
+/* Back-pressure on a streamed body: stop and restart reading it. */
+void httpreq_pause_body(struct httpreq *req);
+void httpreq_resume_body(struct httpreq *req);
+
+/* The request's abort callback (replaces any earlier one). */
+void httpreq_set_abort_cb(struct httpreq *req, httpreq_abort_cb cb, void *arg);
+
+/* Adds a header to the reply (before the reply starts); -1 if invalid. */
+int httpreq_add_header(struct httpreq *req, const char *name,
+    const char *value);
+
+/*
+ * Answers with a whole body.  content_type may be NULL.  The request
+ * belongs to the server afterwards.
+ */
+void httpreq_reply(struct httpreq *req, int status, const char *content_type,
+    const void *body, size_t len);
+
+/* Answers with a text/plain message; for errors. */
+void httpreq_reply_text(struct httpreq *req, int status, const char *text);
+
+/*
+ * Starts a streamed reply.  content_length -1 means chunked (or close-
+ * delimited for HTTP/1.0 peers).  reason NULL means the standard phrase.
+ */
+void httpreq_reply_start(struct httpreq *req, int status, const char *reason,
+    int64_t content_length);
+/* Queues body bytes; returns 0, or -1 if the connection is gone. */
+int httpreq_reply_write(struct httpreq *req, const void *data, size_t len);
+/* Bytes queued and not yet sent. */
+size_t httpreq_reply_queued(const struct httpreq *req);
+/* Calls cb whenever the queue falls to the low-water mark. */
+void httpreq_set_drain_cb(struct httpreq *req, httpreq_drain_cb cb, void *arg);
+/* Ends the reply; the request belongs to the server afterwards. */
+void httpreq_reply_end(struct httpreq *req);
+
+/*
+ * Gives up on the request from our side: closes its connection (a streamed
+ * reply is cut short, so the peer sees the failure), logs why, frees req.
+ * The abort callback does not run.
+ */
+void httpreq_abort(struct httpreq *req, const char *why);
+
+#endif

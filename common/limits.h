@@ -1,0 +1,35 @@
+/*
+ * Every named limit of pushprox, in one place.  Each is the default of a
+ * flag (see the flag tables in proxy/config.c and client/config.c); nothing
+ * here is used directly as a hard limit except where marked "fixed".
+ */
+#ifndef PUSHPROX_LIMITS_H
+#define PUSHPROX_LIMITS_H
+
+/* HTTP messages (both daemons). */
+#define LIMIT_MAX_HEADER_BYTES      (16 * 1024)   /* request line + headers */
+#define LIMIT_MAX_HEADERS           100           /* fixed: header count */
+#define LIMIT_MAX_FQDN_BYTES        253           /* fixed: DNS name length */
+#define LIMIT_MAX_POLL_BODY_BYTES   1024          /* body of POST /poll */
+#define LIMIT_MAX_PUSH_BYTES        (256LL << 20) /* body of POST /push */
+#define LIMIT_MAX_SCRAPE_REQ_BYTES  (64 * 1024)   /* poll answer body */
+#define LIMIT_MAX_CONNECTIONS       100000        /* proxy: open connections */
+#define LIMIT_MAX_POLLS_PER_FQDN    16            /* proxy: parked polls each */
+#define LIMIT_MAX_METRIC_SERIES     1000          /* fixed: series per family */
+
+/* Output buffering: a relayed body never queues more than this per side. */
+#define LIMIT_RELAY_HIGH_WATER      (256 * 1024)  /* fixed */
+#define LIMIT_READ_CHUNK            (64 * 1024)   /* fixed: one read */
+
+/* Deadlines, in milliseconds. */
+#define LIMIT_IDLE_TIMEOUT_MS       (5 * 60 * 1000) /* keep-alive idle */
+#define LIMIT_READ_TIMEOUT_MS       (30 * 1000)     /* headers/body stall */
+#define LIMIT_WRITE_TIMEOUT_MS      (30 * 1000)     /* reply stall */
+#define LIMIT_SHUTDOWN_GRACE_MS     (5 * 1000)      /* fixed: SIGTERM drain */
+
+/* Client. */
+#define LIMIT_MAX_SCRAPE_BYTES      (256LL << 20) /* one target response */
+#define LIMIT_MAX_CONCURRENT_SCRAPES 64
+#define LIMIT_CONNECT_TIMEOUT_MS    (10 * 1000)
+
+#endif
