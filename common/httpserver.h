@@ -51,6 +51,10 @@ typedef void (*httpreq_abort_cb)(struct httpreq *req, const char *why,
 /* The reply's queued output fell below the low-water mark. */
 typedef void (*httpreq_drain_cb)(struct httpreq *req, void *arg);
 
+/* Every reply's status as it starts (for request metrics and logs). */
+typedef void (*httpserver_reply_cb)(struct httpreq *req, int status,
+    void *arg);
+
 /* Returns a server with no listeners; caller frees with httpserver_free. */
 struct httpserver *httpserver_new(struct event_base *base,
     const struct httpserver_config *cfg, httpserver_request_cb cb, void *arg);
@@ -73,6 +77,9 @@ int httpserver_port(const struct httpserver *s);
 /* Stops accepting; open connections go on. */
 void httpserver_stop_listening(struct httpserver *s);
 
+/* Sets the reply hook (arg is the server's arg). */
+void httpserver_set_reply_cb(struct httpserver *s, httpserver_reply_cb cb);
+
 /* Open connections right now. */
 size_t httpserver_connections(const struct httpserver *s);
 
@@ -81,6 +88,8 @@ const struct httpmsg *httpreq_msg(const struct httpreq *req);
 const char *httpreq_method(const struct httpreq *req);
 const char *httpreq_target(const struct httpreq *req);
 const char *httpreq_header(const struct httpreq *req, const char *name);
+/* Seconds since the request's head arrived. */
+double httpreq_elapsed(const struct httpreq *req);
 /* "127.0.0.1:50312" or "[::1]:50312"; borrowed. */
 const char *httpreq_peer(const struct httpreq *req);
 

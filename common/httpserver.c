@@ -1,0 +1,960 @@
+/*
+ * HTTP/1.1 server on bufferevents (see httpserver.h for the guarantees).
+ *
+ * One struct httpconn per TCP connection, with an explicit state:
+ *
+ *   IDLE ──head bytes──▶ READING ──message complete──▶ HANDLING
+ *     ▲                    │ (handler may reply early)    │
+ *     └──── reply queued (keep-alive) ◀───────────────────┘
+ *   any ──error, EOF, timeout, abort──▶ closed (conn_close)
+ *   CLOSING: reply queued with Connection: close; freed once flushed.
+ *
+ * At most one request per connection is in flight; pipelined bytes wait in
+ * the input buffer, where they are bounded by the header cap.  Reading is
+ * never switched off while a request is parked, so EOF is seen at once.
+ * A connection is never freed inside its own parser callbacks: conn_close
+ * only marks it there, and conn_process frees it when the parser returns.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "duration.h"
+#include "httpserver.h"
+#include "limits.h"
+#include "log.h"
+
+#define HTTPSERVER_MAX_LISTENERS	4
+#define HTTPSERVER_ACCEPT_PAUSE_MS	100
+#define HTTPSERVER_MAX_REPLY_HEADERS	(8 * 1024)
+
+enum conn_state {
+	CONN_IDLE,
+	CONN_READING,
+	CONN_HANDLING,
+	CONN_CLOSING,
+};
+
+enum req_body {
+	BODY_DISCARD,
+	BODY_BUFFER,
+	BODY_STREAM,
+};
+
+struct httpconn;
+
+struct httpreq {
+	struct httpconn		*conn;
+	enum req_body		 body_mode;
+	struct buf		 body;
+	httpreq_body_cb		 body_cb;
+	httpreq_done_cb		 done_cb;
+	void			*body_arg;
+	httpreq_abort_cb	 abort_cb;
+	void			*abort_arg;
+	httpreq_drain_cb	 drain_cb;
+	void			*drain_arg;
+	struct buf		 reply_headers;
+	struct timeval		 start;
+	int			 body_done;
+	int			 body_paused;
+	int			 reply_started;
+	int			 reply_chunked;
+};
+
+struct httpconn {
+	TAILQ_ENTRY(httpconn)	 entry;
+	struct httpserver	*srv;
+	struct bufferevent	*bev;
+	struct httpmsg		*msg;
+	struct httpreq		*req;
+	struct event		*process_ev;
+	enum conn_state		 state;
+	int			 in_feed;
+	const char		*close_reason;	/* set: close when feed returns */
+	int			 finish_pending; /* reply queued during feed */
+	int			 keep_alive;
+	char			 peer[INET6_ADDRSTRLEN + 8];
+};
+
+TAILQ_HEAD(httpconn_list, httpconn);
+
+struct httpserver {
+	struct event_base	*base;
+	struct httpserver_config cfg;
+	httpserver_request_cb	 cb;
+	httpserver_reply_cb	 reply_cb;
+	void			*arg;
+	struct evconnlistener	*listeners[HTTPSERVER_MAX_LISTENERS];
+	size_t			 nlisteners;
+	int			 port;
+	struct event		*resume_ev;
+	struct httpconn_list	 conns;
+	size_t			 nconns;
+};
+
+static void	conn_close(struct httpconn *, const char *);
+static void	conn_process(struct httpconn *);
+static void	conn_set_state(struct httpconn *, enum conn_state);
+static void	conn_finish_request(struct httpconn *);
+static void	conn_reply_error(struct httpconn *, int, const char *);
+
+static int	conn_headers_cb(struct httpmsg *, void *);
+static int	conn_body_cb(struct httpmsg *, const char *, size_t, void *);
+static int	conn_complete_cb(struct httpmsg *, void *);
+
+static const struct httpmsg_cbs conn_msg_cbs = {
+	.headers_cb = conn_headers_cb,
+	.body_cb = conn_body_cb,
+	.complete_cb = conn_complete_cb,
+};
+
+static const char *
+conn_state_name(enum conn_state s)
+{
+	switch (s) {
+	case CONN_IDLE: return "idle";
+	case CONN_READING: return "reading";
+	case CONN_HANDLING: return "handling";
+	case CONN_CLOSING: return "closing";
+	}
+	return "?";
+}
+
+static void
+conn_set_timeouts(struct httpconn *c)
+{
+	struct timeval rtv, wtv;
+	const struct httpserver_config *cfg = &c->srv->cfg;
+
+	duration_to_timeval(cfg->write_timeout_ms, &wtv);
+	switch (c->state) {
+	case CONN_IDLE:
+		duration_to_timeval(cfg->idle_timeout_ms, &rtv);
+		break;
+	case CONN_READING:
+		duration_to_timeval(cfg->read_timeout_ms, &rtv);
+		break;
+	default:
+		/* A parked request's deadline belongs to its handler. */
+		bufferevent_set_timeouts(c->bev, NULL, &wtv);
+		return;
+	}
+	bufferevent_set_timeouts(c->bev, &rtv, &wtv);
+}
+
+static void
+conn_set_state(struct httpconn *c, enum conn_state s)
+{
+	if (c->state == s)
+		return;
+	if (log_enabled(LOG_LEVEL_DEBUG))
+		log_debug("connection state", "peer", c->peer,
+		    "from", conn_state_name(c->state),
+		    "to", conn_state_name(s));
+	c->state = s;
+	conn_set_timeouts(c);
+}
+
+/* Tells the handler its request is lost; at most once. */
+static void
+req_notify_abort(struct httpreq *r, const char *why)
+{
+	httpreq_abort_cb cb = r->abort_cb;
+
+	r->abort_cb = NULL;
+	if (cb != NULL)
+		cb(r, why, r->abort_arg);
+}
+
+/* The reply is queued: the handler has forgotten r; call it no more. */
+static void
+req_forget_handler(struct httpreq *r)
+{
+	r->abort_cb = NULL;
+	r->drain_cb = NULL;
+	r->done_cb = NULL;
+	r->body_cb = NULL;
+	r->body_mode = BODY_DISCARD;
+}
+
+static void
+req_free(struct httpreq *r)
+{
+	if (r == NULL)
+		return;
+	buf_release(&r->body);
+	buf_release(&r->reply_headers);
+	free(r);
+}
+
+/* The single teardown of a connection: tells the handler, frees all. */
+static void
+conn_close(struct httpconn *c, const char *why)
+{
+	struct httpreq *r = c->req;
+
+	if (c->in_feed) {
+		if (c->close_reason == NULL)
+			c->close_reason = why;
+		return;
+	}
+	log_debug("connection closed", "peer", c->peer, "reason", why);
+	c->req = NULL;
+	if (r != NULL) {
+		req_notify_abort(r, why);
+		req_free(r);
+	}
+	TAILQ_REMOVE(&c->srv->conns, c, entry);
+	c->srv->nconns--;
+	bufferevent_free(c->bev);
+	event_free(c->process_ev);
+	httpmsg_free(c->msg);
+	free(c);
+}
+
+static void
+conn_schedule(struct httpconn *c)
+{
+	event_active(c->process_ev, EV_READ, 0);
+}
+
+static void
+conn_process_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_process(arg);
+}
+
+/* Feeds buffered input to the parser as far as the state allows. */
+static void
+conn_process(struct httpconn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec v;
+	ssize_t n;
+
+	while (c->state == CONN_IDLE || c->state == CONN_READING) {
+		if (c->req != NULL && c->req->body_paused)
+			return;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+			break;
+		c->in_feed = 1;
+		n = httpmsg_feed(c->msg, v.iov_base, v.iov_len);
+		c->in_feed = 0;
+		if (n > 0)
+			evbuffer_drain(in, (size_t)n);
+		if (c->close_reason != NULL) {
+			conn_close(c, c->close_reason);
+			return;
+		}
+		if (c->finish_pending) {
+			c->finish_pending = 0;
+			conn_finish_request(c);
+			return;
+		}
+		if (n == -1) {
+			conn_reply_error(c, 400, httpmsg_error(c->msg));
+			return;
+		}
+		if (n == 0)
+			break;
+	}
+	if (c->state == CONN_HANDLING &&
+	    evbuffer_get_length(in) > c->srv->cfg.max_header_bytes)
+		conn_close(c, "too many pipelined bytes");
+}
+
+static int
+conn_headers_cb(struct httpmsg *m, void *arg)
+{
+	struct httpconn *c = arg;
+	struct httpreq *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		c->close_reason = "out of memory";
+		return -1;
+	}
+	r->conn = c;
+	buf_init(&r->body, 0);
+	buf_init(&r->reply_headers, HTTPSERVER_MAX_REPLY_HEADERS);
+	event_base_gettimeofday_cached(c->srv->base, &r->start);
+	c->req = r;
+	c->keep_alive = httpmsg_keep_alive(m);
+	log_debug("request", "peer", c->peer, "method", httpmsg_method(m),
+	    "target", httpmsg_target(m));
+	c->srv->cb(r, c->srv->arg);
+	return 0;
+}
+
+static int
+conn_body_cb(struct httpmsg *m, const char *data, size_t len, void *arg)
+{
+	struct httpconn *c = arg;
+	struct httpreq *r = c->req;
+
+	if (r == NULL || r->reply_started)
+		return 0;	/* answered early: the rest is dropped */
+	switch (r->body_mode) {
+	case BODY_DISCARD:
+		break;
+	case BODY_BUFFER:
+		if (buf_append(&r->body, data, len) == -1) {
+			char lim[32];
+
+			snprintf(lim, sizeof(lim), "%zu", r->body.max);
+			log_warn("request body too large", "peer", c->peer,
+			    "target", httpmsg_target(m), "limit_bytes", lim);
+			req_notify_abort(r, "request body too large");
+			httpreq_reply_text(r, 413, "request body too large");
+		}
+		break;
+	case BODY_STREAM:
+		r->body_cb(r, data, len, r->body_arg);
+		break;
+	}
+	return 0;
+}
+
+static int
+conn_complete_cb(struct httpmsg *m, void *arg)
+{
+	struct httpconn *c = arg;
+	struct httpreq *r = c->req;
+
+	if (c->state == CONN_READING)
+		conn_set_state(c, CONN_HANDLING);
+	if (r == NULL)
+		return 0;
+	r->body_done = 1;
+	if (!r->reply_started && r->done_cb != NULL)
+		r->done_cb(r, r->body_arg);
+	return 0;
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct httpconn *c = arg;
+
+	if (c->state == CONN_IDLE)
+		conn_set_state(c, CONN_READING);
+	conn_process(c);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct httpconn *c = arg;
+	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+
+	if (c->state == CONN_CLOSING) {
+		if (left == 0)
+			conn_close(c, "reply sent, connection: close");
+		return;
+	}
+	if (c->req != NULL && c->req->reply_started && c->req->drain_cb != NULL)
+		c->req->drain_cb(c->req, c->req->drain_arg);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct httpconn *c = arg;
+
+	if (what & BEV_EVENT_EOF)
+		conn_close(c, "peer closed the connection");
+	else if (what & BEV_EVENT_TIMEOUT)
+		conn_close(c, (what & BEV_EVENT_WRITING) ?
+		    "write timed out" : c->state == CONN_IDLE ?
+		    "idle timeout" : "read timed out");
+	else if (what & BEV_EVENT_ERROR)
+		conn_close(c, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()));
+}
+
+/* Answers a protocol error and closes once it is written. */
+static void
+conn_reply_error(struct httpconn *c, int status, const char *text)
+{
+	struct httpreq *r;
+
+	if (c->req != NULL && c->req->reply_started) {
+		conn_close(c, text);
+		return;
+	}
+	if (c->req != NULL)
+		req_notify_abort(c->req, text);
+	else {
+		if ((r = calloc(1, sizeof(*r))) == NULL) {
+			conn_close(c, "out of memory");
+			return;
+		}
+		r->conn = c;
+		buf_init(&r->body, 0);
+		buf_init(&r->reply_headers, HTTPSERVER_MAX_REPLY_HEADERS);
+		c->req = r;
+	}
+	log_debug("bad request", "peer", c->peer, "error", text);
+	c->keep_alive = 0;
+	httpreq_reply_text(c->req, status, text);
+}
+
+/* The reply is fully queued: forget the request, serve the next one. */
+static void
+conn_finish_request(struct httpconn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct httpreq *r = c->req;
+
+	if (c->in_feed) {
+		/* Never reset the parser under its own callbacks. */
+		c->finish_pending = 1;
+		return;
+	}
+	if (!c->keep_alive || r == NULL || !r->body_done) {
+		/* An unread body or "close" ends the connection. */
+		c->req = NULL;
+		req_free(r);
+		conn_set_state(c, CONN_CLOSING);
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+		if (evbuffer_get_length(out) == 0)
+			conn_close(c, "reply sent, connection: close");
+		return;
+	}
+	c->req = NULL;
+	req_free(r);
+	httpmsg_reset(c->msg);
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	conn_set_state(c, CONN_IDLE);
+	bufferevent_enable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		conn_schedule(c);
+}
+
+static void
+httpserver_setsockopts(evutil_socket_t fd)
+{
+	int on = 1, idle = 30, intvl = 10, cnt = 3;
+
+	/* Best effort: a failure here costs only dead-peer detection speed. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+}
+
+static void
+httpserver_peer_format(const struct sockaddr *sa, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		snprintf(out, len, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		snprintf(out, len, "%s:%u", host, ntohs(s4->sin_port));
+	} else
+		snprintf(out, len, "unknown");
+}
+
+static void
+httpserver_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	static const char full_body[] =
+	    "too many connections (limit set by --web.max-connections)\n";
+	struct httpserver *s = arg;
+	struct httpconn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->srv = s;
+	httpserver_peer_format(sa, c->peer, sizeof(c->peer));
+	httpserver_setsockopts(fd);
+	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->msg = httpmsg_new(HTTPMSG_REQUEST, s->cfg.max_header_bytes,
+	    &conn_msg_cbs, c);
+	c->process_ev = event_new(s->base, -1, 0, conn_process_cb, c);
+	if (c->bev == NULL || c->msg == NULL || c->process_ev == NULL) {
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
+		httpmsg_free(c->msg);
+		if (c->process_ev != NULL)
+			event_free(c->process_ev);
+		free(c);
+		log_warn("cannot set up connection", "error", "out of memory");
+		return;
+	}
+	TAILQ_INSERT_TAIL(&s->conns, c, entry);
+	s->nconns++;
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, LIMIT_READ_CHUNK);
+	c->state = CONN_IDLE;
+	conn_set_timeouts(c);
+	if (s->nconns > s->cfg.max_connections) {
+		log_warn("connection refused: limit reached", "peer", c->peer,
+		    "flag", "--web.max-connections");
+		evbuffer_add_printf(bufferevent_get_output(c->bev),
+		    "HTTP/1.1 503 Service Unavailable\r\n"
+		    "Content-Type: text/plain; charset=utf-8\r\n"
+		    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+		    sizeof(full_body) - 1, full_body);
+		conn_set_state(c, CONN_CLOSING);
+		return;
+	}
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void
+httpserver_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpserver *s = arg;
+	size_t i;
+
+	for (i = 0; i < s->nlisteners; i++)
+		evconnlistener_enable(s->listeners[i]);
+}
+
+/* Out of descriptors: pause accepting briefly instead of spinning. */
+static void
+httpserver_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct httpserver *s = arg;
+	struct timeval tv;
+	int err = EVUTIL_SOCKET_ERROR();
+	size_t i;
+
+	log_warn("accept failed; pausing accepts", "error",
+	    evutil_socket_error_to_string(err), "pause", "100ms");
+	for (i = 0; i < s->nlisteners; i++)
+		evconnlistener_disable(s->listeners[i]);
+	duration_to_timeval(HTTPSERVER_ACCEPT_PAUSE_MS, &tv);
+	evtimer_add(s->resume_ev, &tv);
+}
+
+struct httpserver *
+httpserver_new(struct event_base *base, const struct httpserver_config *cfg,
+    httpserver_request_cb cb, void *arg)
+{
+	struct httpserver *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->base = base;
+	s->cfg = *cfg;
+	s->cb = cb;
+	s->arg = arg;
+	s->port = -1;
+	TAILQ_INIT(&s->conns);
+	if ((s->resume_ev = evtimer_new(base, httpserver_resume_cb, s)) ==
+	    NULL) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+httpserver_stop_listening(struct httpserver *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nlisteners; i++)
+		evconnlistener_free(s->listeners[i]);
+	s->nlisteners = 0;
+}
+
+void
+httpserver_free(struct httpserver *s)
+{
+	if (s == NULL)
+		return;
+	httpserver_stop_listening(s);
+	while (!TAILQ_EMPTY(&s->conns))
+		conn_close(TAILQ_FIRST(&s->conns), "server shutting down");
+	event_free(s->resume_ev);
+	free(s);
+}
+
+/* Splits "host:port", ":port" or "[v6]:port"; host "" means any. */
+static int
+httpserver_split_addr(const char *addr, char *host, size_t hostlen,
+    char *port, size_t portlen)
+{
+	const char *colon, *h = addr;
+	size_t n;
+
+	if (*addr == '[') {
+		const char *end = strchr(addr, ']');
+
+		if (end == NULL || end[1] != ':')
+			return -1;
+		h = addr + 1;
+		n = (size_t)(end - h);
+		colon = end + 1;
+	} else {
+		if ((colon = strrchr(addr, ':')) == NULL)
+			return -1;
+		n = (size_t)(colon - addr);
+		if (memchr(addr, ':', n) != NULL)
+			return -1;	/* bare IPv6 needs brackets */
+	}
+	if (n >= hostlen || strlen(colon + 1) >= portlen ||
+	    colon[1] == '\0' || strspn(colon + 1, "0123456789") !=
+	    strlen(colon + 1) || strlen(colon + 1) > 5 ||
+	    strtol(colon + 1, NULL, 10) > 65535)
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	snprintf(port, portlen, "%s", colon + 1);
+	return 0;
+}
+
+int
+httpserver_listen(struct httpserver *s, const char *addr)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char host[256], port[8];
+	evutil_socket_t fd = -1;
+	int on = 1, off = 0, rc;
+	struct evconnlistener *l;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+
+	if (s->nlisteners == HTTPSERVER_MAX_LISTENERS) {
+		log_error("too many listen addresses", "address", addr);
+		return -1;
+	}
+	if (httpserver_split_addr(addr, host, sizeof(host), port,
+	    sizeof(port)) == -1) {
+		log_error("cannot listen: address must be host:port, :port or "
+		    "[ipv6]:port", "address", addr);
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	/* ":port" means every address: one dual-stack IPv6 socket. */
+	hints.ai_family = *host == '\0' ? AF_INET6 : AF_UNSPEC;
+	if ((rc = getaddrinfo(*host == '\0' ? NULL : host, port, &hints,
+	    &res)) != 0 && *host == '\0') {
+		hints.ai_family = AF_INET;
+		rc = getaddrinfo(NULL, port, &hints, &res);
+	}
+	if (rc != 0) {
+		log_error("cannot listen: cannot resolve address", "address",
+		    addr, "error", gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (ai->ai_family == AF_INET6 && *host == '\0')
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
+			    sizeof(off));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, SOMAXCONN) == 0)
+			break;
+		rc = errno;
+		close(fd);
+		fd = -1;
+		errno = rc;
+	}
+	freeaddrinfo(res);
+	if (fd == -1) {
+		log_error("cannot listen", "address", addr, "error",
+		    strerror(errno));
+		return -1;
+	}
+	l = evconnlistener_new(s->base, httpserver_accept_cb, s,
+	    LEV_OPT_CLOSE_ON_FREE, 0, fd);
+	if (l == NULL) {
+		close(fd);
+		log_error("cannot listen", "address", addr, "error",
+		    "evconnlistener_new failed");
+		return -1;
+	}
+	evconnlistener_set_error_cb(l, httpserver_accept_error_cb);
+	if (s->nlisteners == 0 && getsockname(fd, (struct sockaddr *)&ss,
+	    &sslen) == 0)
+		s->port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	s->listeners[s->nlisteners++] = l;
+	return 0;
+}
+
+int
+httpserver_port(const struct httpserver *s)
+{
+	return s->port;
+}
+
+void
+httpserver_set_reply_cb(struct httpserver *s, httpserver_reply_cb cb)
+{
+	s->reply_cb = cb;
+}
+
+double
+httpreq_elapsed(const struct httpreq *r)
+{
+	struct timeval now;
+
+	event_base_gettimeofday_cached(r->conn->srv->base, &now);
+	return (double)(now.tv_sec - r->start.tv_sec) +
+	    (double)(now.tv_usec - r->start.tv_usec) / 1e6;
+}
+
+size_t
+httpserver_connections(const struct httpserver *s)
+{
+	return s->nconns;
+}
+
+const struct httpmsg *
+httpreq_msg(const struct httpreq *r)
+{
+	return r->conn->msg;
+}
+
+const char *
+httpreq_method(const struct httpreq *r)
+{
+	return httpmsg_method(r->conn->msg);
+}
+
+const char *
+httpreq_target(const struct httpreq *r)
+{
+	return httpmsg_target(r->conn->msg);
+}
+
+const char *
+httpreq_header(const struct httpreq *r, const char *name)
+{
+	return httpmsg_header(r->conn->msg, name);
+}
+
+const char *
+httpreq_peer(const struct httpreq *r)
+{
+	return r->conn->peer;
+}
+
+static void
+httpreq_continue(struct httpreq *r)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	const char *expect = httpreq_header(r, "Expect");
+
+	if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
+	    !r->body_done)
+		bufferevent_write(r->conn->bev, cont, sizeof(cont) - 1);
+}
+
+void
+httpreq_read_body(struct httpreq *r, size_t max, httpreq_done_cb done,
+    void *arg)
+{
+	r->body_mode = BODY_BUFFER;
+	r->body.max = max;
+	r->done_cb = done;
+	r->body_arg = arg;
+	httpreq_continue(r);
+}
+
+const struct buf *
+httpreq_body(const struct httpreq *r)
+{
+	return &r->body;
+}
+
+void
+httpreq_stream_body(struct httpreq *r, httpreq_body_cb body,
+    httpreq_done_cb done, void *arg)
+{
+	r->body_mode = BODY_STREAM;
+	r->body_cb = body;
+	r->done_cb = done;
+	r->body_arg = arg;
+	httpreq_continue(r);
+}
+
+void
+httpreq_pause_body(struct httpreq *r)
+{
+	r->body_paused = 1;
+}
+
+void
+httpreq_resume_body(struct httpreq *r)
+{
+	if (!r->body_paused)
+		return;
+	r->body_paused = 0;
+	conn_schedule(r->conn);
+}
+
+void
+httpreq_set_abort_cb(struct httpreq *r, httpreq_abort_cb cb, void *arg)
+{
+	r->abort_cb = cb;
+	r->abort_arg = arg;
+}
+
+void
+httpreq_set_drain_cb(struct httpreq *r, httpreq_drain_cb cb, void *arg)
+{
+	r->drain_cb = cb;
+	r->drain_arg = arg;
+}
+
+int
+httpreq_add_header(struct httpreq *r, const char *name, const char *value)
+{
+	if (r->reply_started || !httpmsg_header_valid(name, value))
+		return -1;
+	return buf_printf(&r->reply_headers, "%s: %s\r\n", name, value);
+}
+
+static void
+httpreq_write_head(struct httpreq *r, int status, const char *reason,
+    int64_t length)
+{
+	struct httpconn *c = r->conn;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	r->reply_started = 1;
+	if (c->srv->reply_cb != NULL && r->start.tv_sec != 0)
+		c->srv->reply_cb(r, status, c->srv->arg);
+	/* A reply before the body was read ends the connection after it. */
+	if (!r->body_done && (httpmsg_chunked(c->msg) ||
+	    httpmsg_content_length(c->msg) > 0))
+		c->keep_alive = 0;
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
+	    reason != NULL ? reason : httpmsg_reason_phrase(status));
+	evbuffer_add(out, buf_cstr(&r->reply_headers), r->reply_headers.len);
+	if (length >= 0)
+		evbuffer_add_printf(out, "Content-Length: %lld\r\n",
+		    (long long)length);
+	else if (httpmsg_version(c->msg) >= 11) {
+		r->reply_chunked = 1;
+		evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+	} else
+		c->keep_alive = 0;
+	if (!c->keep_alive)
+		evbuffer_add_printf(out, "Connection: close\r\n");
+	evbuffer_add(out, "\r\n", 2);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+void
+httpreq_reply(struct httpreq *r, int status, const char *content_type,
+    const void *body, size_t len)
+{
+	if (content_type != NULL &&
+	    httpreq_add_header(r, "Content-Type", content_type) == -1)
+		log_warn("reply header dropped", "peer", r->conn->peer,
+		    "header", "Content-Type");
+	httpreq_write_head(r, status, NULL, (int64_t)len);
+	if (len > 0)
+		bufferevent_write(r->conn->bev, body, len);
+	req_forget_handler(r);
+	conn_finish_request(r->conn);
+}
+
+void
+httpreq_reply_text(struct httpreq *r, int status, const char *text)
+{
+	struct buf b;
+
+	buf_init(&b, strlen(text) + 2);
+	if (buf_puts(&b, text) == -1 || buf_puts(&b, "\n") == -1)
+		b.len = 0;
+	httpreq_reply(r, status, "text/plain; charset=utf-8", buf_cstr(&b),
+	    b.len);
+	buf_release(&b);
+}
+
+void
+httpreq_reply_start(struct httpreq *r, int status, const char *reason,
+    int64_t content_length)
+{
+	httpreq_write_head(r, status, reason, content_length);
+	bufferevent_setwatermark(r->conn->bev, EV_WRITE,
+	    LIMIT_RELAY_HIGH_WATER / 2, 0);
+}
+
+int
+httpreq_reply_write(struct httpreq *r, const void *data, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(r->conn->bev);
+
+	if (len == 0)
+		return 0;
+	if (r->reply_chunked &&
+	    evbuffer_add_printf(out, "%zx\r\n", len) == -1)
+		return -1;
+	if (evbuffer_add(out, data, len) == -1)
+		return -1;
+	if (r->reply_chunked && evbuffer_add(out, "\r\n", 2) == -1)
+		return -1;
+	return 0;
+}
+
+size_t
+httpreq_reply_queued(const struct httpreq *r)
+{
+	return evbuffer_get_length(bufferevent_get_output(r->conn->bev));
+}
+
+void
+httpreq_reply_end(struct httpreq *r)
+{
+	if (r->reply_chunked)
+		evbuffer_add(bufferevent_get_output(r->conn->bev),
+		    "0\r\n\r\n", 5);
+	req_forget_handler(r);
+	conn_finish_request(r->conn);
+}
+
+void
+httpreq_abort(struct httpreq *r, const char *why)
+{
+	struct httpconn *c = r->conn;
+
+	r->abort_cb = NULL;
+	log_debug("request aborted", "peer", c->peer, "reason", why);
+	conn_close(c, why);
+}

@@ -1,0 +1,91 @@
+/*
+ * The proxy's flag table: names and defaults follow the reference PushProx
+ * proxy where it has the flag; every other limit is named here too.
+ */
+#include <stddef.h>
+
+#include "config.h"
+#include "limits.h"
+#include "log.h"
+#include "version.h"
+
+#define DAY_MS	(24LL * 3600 * 1000)
+#define OFF(f)	offsetof(struct proxy_config, f)
+
+static const struct flag_def proxy_flags[] = {
+	{ "web.listen-address", FLAG_STRING, ":8080", 0, 0, NULL,
+	  OFF(listen_address), FLAG_REQUIRED,
+	  "Address to listen on for Prometheus and clients (host:port, :port "
+	  "or [v6]:port)" },
+	{ "scrape.default-timeout", FLAG_DURATION, "15s", 1, DAY_MS, NULL,
+	  OFF(scrape_default_timeout_ms), 0,
+	  "Scrape timeout when Prometheus sends no "
+	  "X-Prometheus-Scrape-Timeout-Seconds" },
+	{ "scrape.max-timeout", FLAG_DURATION, "5m", 1, DAY_MS, NULL,
+	  OFF(scrape_max_timeout_ms), 0,
+	  "Longer scrape timeouts are clamped to this" },
+	{ "registration.timeout", FLAG_DURATION, "5m", 1000, 365 * DAY_MS,
+	  NULL, OFF(registration_timeout_ms), 0,
+	  "A client with no poll open and none within this long leaves "
+	  "/clients" },
+	{ "poll.timeout", FLAG_DURATION, "30s", 100, DAY_MS, NULL,
+	  OFF(poll_timeout_ms), 0,
+	  "A poll that gets no scrape within this long is answered 204 (keep "
+	  "it below load balancers' idle timeouts)" },
+	{ "poll.max-per-client", FLAG_INT, "16", 1, 100000, NULL,
+	  OFF(max_polls_per_client), 0,
+	  "Polls one FQDN may have waiting at once; more are answered 429" },
+	{ "web.max-connections", FLAG_INT, "100000", 1, 10000000, NULL,
+	  OFF(max_connections), 0,
+	  "Open connections at most; more are answered 503 and closed" },
+	{ "web.max-header-size", FLAG_BYTES, "16KiB", 1024, 1 << 20, NULL,
+	  OFF(max_header_bytes), 0,
+	  "Largest request line plus headers (also of a pushed response)" },
+	{ "push.max-size", FLAG_BYTES, "256MiB", 1024, 1LL << 40, NULL,
+	  OFF(max_push_bytes), 0,
+	  "Largest push body (a scrape result); larger ones are answered 413" },
+	{ "web.read-timeout", FLAG_DURATION, "30s", 100, DAY_MS, NULL,
+	  OFF(read_timeout_ms), 0,
+	  "A request whose head or body stalls this long is dropped" },
+	{ "web.idle-timeout", FLAG_DURATION, "5m", 100, DAY_MS, NULL,
+	  OFF(idle_timeout_ms), 0,
+	  "A keep-alive connection idle this long between requests is closed" },
+	{ "web.write-timeout", FLAG_DURATION, "30s", 100, DAY_MS, NULL,
+	  OFF(write_timeout_ms), 0,
+	  "A reply that cannot be written for this long is dropped" },
+	{ "log.level", FLAG_ENUM, "info", 0, 0, log_level_names,
+	  OFF(log_level), 0,
+	  "Only log messages with the given severity or above" },
+	{ "log.format", FLAG_ENUM, "logfmt", 0, 0, log_format_names,
+	  OFF(log_format), 0, "Output format of log messages" },
+};
+
+#define PROXY_NFLAGS (sizeof(proxy_flags) / sizeof(proxy_flags[0]))
+
+enum flags_result
+proxy_config_parse(struct proxy_config *cfg, int argc, char **argv,
+    FILE *out, FILE *err)
+{
+	static const struct flags_program prog = {
+		"pushprox-proxy", PUSHPROX_VERSION,
+		"Lets Prometheus scrape targets behind NAT through polling "
+		"pushprox clients.",
+	};
+	enum flags_result r;
+
+	r = flags_parse(proxy_flags, PROXY_NFLAGS, cfg, &prog, argc, argv, out,
+	    err);
+	if (r == FLAGS_OK &&
+	    cfg->scrape_default_timeout_ms > cfg->scrape_max_timeout_ms) {
+		fprintf(err, "pushprox-proxy: --scrape.default-timeout must not "
+		    "exceed --scrape.max-timeout\n");
+		return FLAGS_ERROR;
+	}
+	return r;
+}
+
+void
+proxy_config_free(struct proxy_config *cfg)
+{
+	flags_free(proxy_flags, PROXY_NFLAGS, cfg);
+}

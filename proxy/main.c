@@ -1,0 +1,93 @@
+/*
+ * pushprox-proxy: parse flags, build the context, run the loop until
+ * SIGINT or SIGTERM.
+ */
+#include <sys/resource.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "httpserver.h"
+#include "log.h"
+#include "proxy.h"
+#include "version.h"
+
+static void
+main_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct event_base *base = arg;
+
+	log_info("shutting down", "signal", sig == SIGINT ? "SIGINT" :
+	    "SIGTERM");
+	event_base_loopexit(base, NULL);
+}
+
+/* Raises the soft descriptor limit to the hard one, as Go programs do. */
+static rlim_t
+main_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct proxy_config cfg = { 0 };
+	struct event_base *base;
+	struct event *sigint, *sigterm;
+	struct proxy *px;
+	char fds[32], port[16];
+	int rc = EXIT_FAILURE;
+
+	switch (proxy_config_parse(&cfg, argc, argv, stdout, stderr)) {
+	case FLAGS_OK:
+		break;
+	case FLAGS_EXIT:
+		return EXIT_SUCCESS;
+	case FLAGS_ERROR:
+		return EXIT_FAILURE;
+	}
+	log_setup((enum log_level)cfg.log_level,
+	    (enum log_format)cfg.log_format, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(fds, sizeof(fds), "%llu",
+	    (unsigned long long)main_raise_nofile());
+	if ((base = event_base_new()) == NULL ||
+	    (px = proxy_new(base, &cfg)) == NULL) {
+		log_error("cannot start", "error", "out of memory");
+		return EXIT_FAILURE;
+	}
+	sigint = evsignal_new(base, SIGINT, main_signal_cb, base);
+	sigterm = evsignal_new(base, SIGTERM, main_signal_cb, base);
+	if (sigint != NULL && sigterm != NULL && evsignal_add(sigint, NULL) ==
+	    0 && evsignal_add(sigterm, NULL) == 0 && proxy_listen(px) == 0) {
+		snprintf(port, sizeof(port), "%d",
+		    httpserver_port(px->server));
+		log_info("pushprox-proxy started", "version", PUSHPROX_VERSION,
+		    "address", cfg.listen_address, "port", port,
+		    "max_open_files", fds);
+		if (event_base_dispatch(base) == 0)
+			rc = EXIT_SUCCESS;
+	}
+	proxy_free(px);
+	if (sigint != NULL)
+		event_free(sigint);
+	if (sigterm != NULL)
+		event_free(sigterm);
+	event_base_free(base);
+	proxy_config_free(&cfg);
+	return rc;
+}

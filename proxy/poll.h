@@ -1,0 +1,32 @@
+/*
+ * One client long-poll (POST /poll, body = the client's FQDN).  It is read,
+ * matched with a waiting scrape or parked in the registry, and answered
+ * exactly once: with a scrape request (200), with "no work" (204) after
+ * --poll.timeout, or not at all when the client hangs up first.
+ */
+#ifndef PUSHPROX_POLL_H
+#define PUSHPROX_POLL_H
+
+struct buf;
+struct httpreq;
+struct poll;
+struct proxy;
+
+/* Takes over a POST /poll request; the poll frees itself when done. */
+void poll_start(struct proxy *px, struct httpreq *req);
+
+/* Answers the poll with a serialized scrape request, then frees it. */
+void poll_deliver(struct poll *p, const struct buf *request);
+
+/* The FQDN the poll registered (lower case); borrowed. */
+const char *poll_fqdn(const struct poll *p);
+
+/*
+ * Checks and normalizes a poll body into an FQDN: white space trimmed,
+ * lower-cased, letters, digits and "-._:" only, 1..253 bytes.  Returns 0,
+ * or -1 with *why set.
+ */
+int poll_parse_fqdn(const char *body, size_t len, char *out, size_t outlen,
+    const char **why);
+
+#endif

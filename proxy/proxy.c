@@ -1,0 +1,97 @@
+/*
+ * Construction and teardown of the proxy context, and the periodic sweep
+ * that forgets clients whose registration expired.
+ */
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "duration.h"
+#include "httpserver.h"
+#include "log.h"
+#include "proxy.h"
+#include "registry.h"
+#include "router.h"
+#include "stats.h"
+#include "strmap.h"
+
+#define PROXY_SWEEP_MS	1000
+
+int64_t
+proxy_now_ms(const struct proxy *px)
+{
+	struct timeval tv;
+
+	event_base_gettimeofday_cached(px->base, &tv);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void
+proxy_sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy *px = arg;
+	size_t n;
+	char count[32];
+
+	if ((n = registry_expire(px->registry, proxy_now_ms(px))) > 0) {
+		snprintf(count, sizeof(count), "%zu", n);
+		log_info("clients expired", "count", count);
+	}
+}
+
+struct proxy *
+proxy_new(struct event_base *base, const struct proxy_config *cfg)
+{
+	struct proxy *px;
+	struct httpserver_config hc = {
+		.max_connections = (size_t)cfg->max_connections,
+		.max_header_bytes = (size_t)cfg->max_header_bytes,
+		.idle_timeout_ms = cfg->idle_timeout_ms,
+		.read_timeout_ms = cfg->read_timeout_ms,
+		.write_timeout_ms = cfg->write_timeout_ms,
+	};
+	struct timeval tv;
+
+	if ((px = calloc(1, sizeof(*px))) == NULL)
+		return NULL;
+	px->base = base;
+	px->cfg = cfg;
+	px->registry = registry_new(cfg->registration_timeout_ms,
+	    (size_t)cfg->max_polls_per_client);
+	px->scrapes = strmap_new();
+	px->stats = stats_new(px);
+	px->server = httpserver_new(base, &hc, router_request_cb, px);
+	px->sweep_ev = event_new(base, -1, EV_PERSIST, proxy_sweep_cb, px);
+	if (px->registry == NULL || px->scrapes == NULL || px->stats == NULL ||
+	    px->server == NULL || px->sweep_ev == NULL) {
+		proxy_free(px);
+		return NULL;
+	}
+	httpserver_set_reply_cb(px->server, stats_reply_cb);
+	duration_to_timeval(PROXY_SWEEP_MS, &tv);
+	event_add(px->sweep_ev, &tv);
+	return px;
+}
+
+int
+proxy_listen(struct proxy *px)
+{
+	return httpserver_listen(px->server, px->cfg->listen_address);
+}
+
+void
+proxy_free(struct proxy *px)
+{
+	if (px == NULL)
+		return;
+	/* Connections first: their teardown still uses the registry. */
+	httpserver_free(px->server);
+	px->server = NULL;
+	if (px->sweep_ev != NULL)
+		event_free(px->sweep_ev);
+	registry_free(px->registry);
+	strmap_free(px->scrapes);
+	stats_free(px->stats);
+	free(px);
+}

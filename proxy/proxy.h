@@ -1,0 +1,44 @@
+/*
+ * The proxy's context: everything a request handler needs, passed as the
+ * callback argument (no globals).  proxy.c builds and tears it down.
+ */
+#ifndef PUSHPROX_PROXY_H
+#define PUSHPROX_PROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct event;
+struct httpserver;
+struct proxy_config;
+struct registry;
+struct stats;
+struct strmap;
+
+struct proxy {
+	struct event_base		*base;
+	const struct proxy_config	*cfg;
+	struct httpserver		*server;
+	struct registry			*registry;
+	struct strmap			*scrapes;	/* id -> scrape awaiting push */
+	struct stats			*stats;
+	struct event			*sweep_ev;
+	size_t				 scrapes_active;
+	size_t				 pushes_active;
+};
+
+/* Builds the context; caller frees with proxy_free. NULL on failure. */
+struct proxy *proxy_new(struct event_base *base,
+    const struct proxy_config *cfg);
+
+/* Listens on --web.listen-address; -1 (logged) on failure. */
+int proxy_listen(struct proxy *px);
+
+/* Closes every connection and frees the context. NULL is a no-op. */
+void proxy_free(struct proxy *px);
+
+/* The event loop's cached clock, in milliseconds. */
+int64_t proxy_now_ms(const struct proxy *px);
+
+#endif

@@ -1,0 +1,331 @@
+/*
+ * Scrapes.  The request for the client is serialized once, at arrival,
+ * in proxy form with the scraper's headers less hop-by-hop ones (so
+ * Proxy-Authorization never reaches a client), an "Id" and the effective
+ * timeout in X-Prometheus-Scrape-Timeout-Seconds.  A scrape is in the id
+ * map only while SENT, so a push can claim it once; a duplicate or late
+ * push finds nothing and is answered at once.
+ */
+#include <sys/random.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "duration.h"
+#include "httpmsg.h"
+#include "httpserver.h"
+#include "limits.h"
+#include "log.h"
+#include "metrics.h"
+#include "poll.h"
+#include "proxy.h"
+#include "push.h"
+#include "registry.h"
+#include "scrape.h"
+#include "stats.h"
+#include "strmap.h"
+#include "url.h"
+
+enum scrape_state {
+	SCRAPE_WAITING,
+	SCRAPE_SENT,
+	SCRAPE_RELAYING,
+};
+
+struct scrape {
+	struct proxy		*px;
+	struct httpreq		*req;
+	enum scrape_state	 state;
+	struct registry_waiter	 w;
+	struct event		*timer;
+	struct push		*push;
+	int64_t			 timeout_ms;
+	struct buf		 request;
+	char			 id[37];
+	char			 fqdn[256];
+};
+
+static const char *
+scrape_state_name(enum scrape_state s)
+{
+	switch (s) {
+	case SCRAPE_WAITING: return "waiting";
+	case SCRAPE_SENT: return "sent";
+	case SCRAPE_RELAYING: return "relaying";
+	}
+	return "?";
+}
+
+static void
+scrape_set_state(struct scrape *s, enum scrape_state st)
+{
+	log_debug("scrape state", "id", s->id, "from",
+	    scrape_state_name(s->state), "to", scrape_state_name(st));
+	s->state = st;
+}
+
+void
+scrape_new_id(char out[37])
+{
+	unsigned char b[16];
+	size_t i, off = 0;
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		fatal("getrandom failed");
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	for (i = 0; i < sizeof(b); i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[off++] = '-';
+		snprintf(out + off, 3, "%02x", b[i]);
+		off += 2;
+	}
+	out[off] = '\0';
+}
+
+/* The single teardown; the scraper's request is answered or gone. */
+static void
+scrape_close(struct scrape *s, const char *outcome, const char *reason)
+{
+	struct proxy *px = s->px;
+
+	log_debug("scrape closed", "id", s->id, "fqdn", s->fqdn, "outcome",
+	    outcome, "reason", reason);
+	metric_add(px->stats->scrapes, 1, outcome);
+	registry_remove(px->registry, &s->w);
+	if (s->state == SCRAPE_SENT && strmap_get(px->scrapes, s->id) == s)
+		strmap_remove(px->scrapes, s->id);
+	if (s->timer != NULL)
+		event_free(s->timer);
+	buf_release(&s->request);
+	px->scrapes_active--;
+	free(s);
+}
+
+/* Answers the scraper with an error and frees the scrape. */
+static void
+scrape_fail(struct scrape *s, int status, const char *outcome,
+    const char *text)
+{
+	log_info("scrape failed", "id", s->id, "fqdn", s->fqdn, "reason",
+	    text);
+	httpreq_reply_text(s->req, status, text);
+	scrape_close(s, outcome, text);
+}
+
+static void
+scrape_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct scrape *s = arg;
+	char msg[1024], d[32];
+
+	duration_format(s->timeout_ms, d, sizeof(d));
+	switch (s->state) {
+	case SCRAPE_WAITING:
+		snprintf(msg, sizeof(msg), "pushprox: scrape timed out after "
+		    "%s waiting for client \"%s\" to poll (it is registered "
+		    "but has no poll open)", d, s->fqdn);
+		scrape_fail(s, 504, "poll_timeout", msg);
+		break;
+	case SCRAPE_SENT:
+		snprintf(msg, sizeof(msg), "pushprox: scrape timed out after "
+		    "%s waiting for client \"%s\" to push its result", d,
+		    s->fqdn);
+		scrape_fail(s, 504, "push_timeout", msg);
+		break;
+	case SCRAPE_RELAYING:
+		log_info("scrape timed out while relaying", "id", s->id,
+		    "fqdn", s->fqdn, "timeout", d);
+		push_detach(s->push, "scrape timed out while relaying");
+		httpreq_abort(s->req, "scrape timed out while relaying");
+		scrape_close(s, "relay_timeout", "timed out while relaying");
+		break;
+	}
+}
+
+static void
+scrape_abort_cb(struct httpreq *req, const char *why, void *arg)
+{
+	struct scrape *s = arg;
+
+	log_info("scraper went away", "id", s->id, "fqdn", s->fqdn,
+	    "state", scrape_state_name(s->state), "reason", why);
+	if (s->state == SCRAPE_RELAYING)
+		push_detach(s->push, "scraper went away");
+	scrape_close(s, "scraper_gone", why);
+}
+
+/* Serializes the request the client will perform. */
+static int
+scrape_serialize(struct scrape *s, const struct url *u)
+{
+	const struct httpmsg *m = httpreq_msg(s->req);
+	struct httpmsg_header h[LIMIT_MAX_HEADERS + 3];
+	const struct httpmsg_header *src;
+	size_t i, n = 0;
+	char timeout[32], host[300];
+
+	if (httpmsg_header(m, "Host") == NULL) {
+		snprintf(host, sizeof(host), strchr(u->host, ':') != NULL ?
+		    "[%s]:%u" : "%s:%u", u->host, u->port);
+		h[n].name = "Host";
+		h[n++].value = host;
+	}
+	for (i = 0; (src = httpmsg_header_at(m, i)) != NULL; i++) {
+		if (httpmsg_is_hop_by_hop(src->name) ||
+		    strcasecmp(src->name, "Id") == 0 ||
+		    strcasecmp(src->name,
+		    "X-Prometheus-Scrape-Timeout-Seconds") == 0)
+			continue;
+		h[n++] = *src;
+	}
+	snprintf(timeout, sizeof(timeout), "%.3f",
+	    (double)s->timeout_ms / 1000.0);
+	/* "10.000" -> "10": what Prometheus itself would send. */
+	if (strstr(timeout, ".000") != NULL)
+		*strstr(timeout, ".000") = '\0';
+	h[n].name = "Id";
+	h[n++].value = s->id;
+	h[n].name = "X-Prometheus-Scrape-Timeout-Seconds";
+	h[n++].value = timeout;
+	buf_init(&s->request, LIMIT_MAX_SCRAPE_REQ_BYTES);
+	return httpmsg_write_request_head(&s->request, httpreq_method(s->req),
+	    httpreq_target(s->req), h, n);
+}
+
+static int64_t
+scrape_timeout(const struct proxy *px, const struct httpreq *req)
+{
+	const char *v = httpreq_header(req,
+	    "X-Prometheus-Scrape-Timeout-Seconds");
+	int64_t ms = px->cfg->scrape_default_timeout_ms;
+
+	if (v != NULL && duration_parse_seconds(v, &ms) == -1) {
+		log_warn("ignoring bad scrape timeout header", "peer",
+		    httpreq_peer(req), "value", v);
+		ms = px->cfg->scrape_default_timeout_ms;
+	}
+	return ms > px->cfg->scrape_max_timeout_ms ?
+	    px->cfg->scrape_max_timeout_ms : ms;
+}
+
+void
+scrape_start(struct proxy *px, struct httpreq *req)
+{
+	struct scrape *s;
+	struct url u;
+	struct registry_waiter *match = NULL;
+	const char *why;
+	char msg[1024];
+	struct timeval tv;
+
+	if (url_parse(httpreq_target(req), &u, &why) == -1) {
+		snprintf(msg, sizeof(msg), "pushprox: cannot proxy \"%.200s\": "
+		    "%s", httpreq_target(req), why);
+		httpreq_reply_text(req, 400, msg);
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->timer = evtimer_new(px->base, scrape_timeout_cb, s)) == NULL) {
+		free(s);
+		url_release(&u);
+		httpreq_reply_text(req, 503, "pushprox: out of memory");
+		return;
+	}
+	px->scrapes_active++;
+	s->px = px;
+	s->req = req;
+	s->w.owner = s;
+	s->state = SCRAPE_WAITING;
+	snprintf(s->fqdn, sizeof(s->fqdn), "%s", u.host);
+	scrape_new_id(s->id);
+	s->timeout_ms = scrape_timeout(px, req);
+	httpreq_set_abort_cb(req, scrape_abort_cb, s);
+	if (scrape_serialize(s, &u) == -1) {
+		url_release(&u);
+		scrape_fail(s, 400, "bad_request", "pushprox: scrape request "
+		    "headers too large or invalid to forward");
+		return;
+	}
+	url_release(&u);
+	duration_to_timeval(s->timeout_ms, &tv);
+	evtimer_add(s->timer, &tv);
+	log_debug("scrape", "id", s->id, "fqdn", s->fqdn, "url",
+	    httpreq_target(req));
+	switch (registry_add_scrape(px->registry, s->fqdn, proxy_now_ms(px),
+	    &s->w, &match)) {
+	case REGISTRY_MATCHED:
+		scrape_hand_to_poll(s, match->owner);
+		break;
+	case REGISTRY_QUEUED:
+		break;
+	case REGISTRY_UNKNOWN:
+		snprintf(msg, sizeof(msg), "pushprox: no client registered "
+		    "for FQDN \"%.253s\" (a pushprox-client with --fqdn=%.253s must "
+		    "be polling this proxy)", s->fqdn, s->fqdn);
+		scrape_fail(s, 502, "unknown_client", msg);
+		break;
+	default:
+		scrape_fail(s, 503, "failed", "pushprox: out of memory");
+		break;
+	}
+}
+
+void
+scrape_hand_to_poll(struct scrape *s, struct poll *p)
+{
+	if (strmap_put(s->px->scrapes, s->id, s) == -1) {
+		scrape_fail(s, 503, "failed", "pushprox: out of memory");
+		return;
+	}
+	scrape_set_state(s, SCRAPE_SENT);
+	poll_deliver(p, &s->request);
+	buf_release(&s->request);
+}
+
+struct scrape *
+scrape_claim(struct proxy *px, const char *id, struct push *push)
+{
+	struct scrape *s;
+
+	if ((s = strmap_remove(px->scrapes, id)) == NULL)
+		return NULL;
+	s->push = push;
+	scrape_set_state(s, SCRAPE_RELAYING);
+	return s;
+}
+
+struct httpreq *
+scrape_req(struct scrape *s)
+{
+	return s->req;
+}
+
+const char *
+scrape_fqdn(const struct scrape *s)
+{
+	return s->fqdn;
+}
+
+void
+scrape_relay_end(struct scrape *s)
+{
+	registry_touch(s->px->registry, s->fqdn, proxy_now_ms(s->px));
+	httpreq_reply_end(s->req);
+	scrape_close(s, "relayed", "relayed");
+}
+
+void
+scrape_relay_fail(struct scrape *s, const char *why)
+{
+	log_info("scrape relay failed", "id", s->id, "fqdn", s->fqdn,
+	    "reason", why);
+	httpreq_abort(s->req, why);
+	scrape_close(s, "relay_failed", why);
+}

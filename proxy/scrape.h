@@ -1,0 +1,47 @@
+/*
+ * One scrape from Prometheus (an absolute-form request such as
+ * "GET http://node1:9100/metrics"), from arrival to the last relayed byte.
+ * States: WAITING (for a poll of its FQDN) -> SENT (to a client, waiting
+ * for its push) -> RELAYING (the push streams through) -> freed.  One
+ * deadline, the scrape timeout, covers all three.
+ */
+#ifndef PUSHPROX_SCRAPE_H
+#define PUSHPROX_SCRAPE_H
+
+#include <stdint.h>
+
+struct httpreq;
+struct poll;
+struct proxy;
+struct push;
+struct scrape;
+
+/* Takes over an absolute-form request; the scrape frees itself. */
+void scrape_start(struct proxy *px, struct httpreq *req);
+
+/* Hands the scrape request to a poll (which answers and frees itself). */
+void scrape_hand_to_poll(struct scrape *s, struct poll *p);
+
+/*
+ * A push arrived for id: returns the scrape, now RELAYING and bound to
+ * push, or NULL if no scrape waits for that id (unknown, expired or
+ * already answered).  Borrowed: valid until scrape_relay_end/_fail or
+ * push_detach is called.
+ */
+struct scrape *scrape_claim(struct proxy *px, const char *id,
+    struct push *push);
+
+/* The scraper's request, to stream the reply into; borrowed. */
+struct httpreq *scrape_req(struct scrape *s);
+const char *scrape_fqdn(const struct scrape *s);
+
+/* The relayed reply is complete: frees the scrape. */
+void scrape_relay_end(struct scrape *s);
+
+/* The push failed mid-way: cuts the scraper's connection, frees s. */
+void scrape_relay_fail(struct scrape *s, const char *why);
+
+/* Writes a random (version 4) UUID, 36 chars + NUL. */
+void scrape_new_id(char out[37]);
+
+#endif
