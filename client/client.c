@@ -1,0 +1,202 @@
+/*
+ * The client context: builds and tears down the long-lived parts (curl
+ * driver, poller, metrics and their listener) in one place, and runs the
+ * shutdown sequence.  Shutdown is two-step: the first signal stops polling
+ * and waits (at most LIMIT_SHUTDOWN_GRACE_MS) for scrapes in flight to be
+ * pushed; the second, or the deadline, breaks the loop.  client_free then
+ * cancels whatever is left.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "buf.h"
+#include "client.h"
+#include "config.h"
+#include "curlev.h"
+#include "duration.h"
+#include "httpserver.h"
+#include "limits.h"
+#include "log.h"
+#include "metrics.h"
+#include "poller.h"
+#include "scrape.h"
+
+#define CLIENT_METRICS_MAX_BYTES	(4 * 1024 * 1024)
+#define CLIENT_METRICS_MAX_CONNS	64
+
+static double
+client_scrapes_gauge_cb(void *arg)
+{
+	const struct client	*c = arg;
+
+	return (double)c->nscrapes;
+}
+
+static void
+client_metrics_add(struct client *c)
+{
+	struct metrics	*r = c->metrics;
+
+	c->m.scrapes = metrics_add(r, METRIC_COUNTER,
+	    "pushprox_client_scrapes_total",
+	    "Scrape requests received from the proxy.", NULL, NULL, 0);
+	c->m.scrape_errors = metrics_add(r, METRIC_COUNTER,
+	    "pushprox_client_scrape_errors_total",
+	    "Number of scrape errors", NULL, NULL, 0);
+	c->m.push_errors = metrics_add(r, METRIC_COUNTER,
+	    "pushprox_client_push_errors_total",
+	    "Number of push errors", NULL, NULL, 0);
+	c->m.poll_errors = metrics_add(r, METRIC_COUNTER,
+	    "pushprox_client_poll_errors_total",
+	    "Number of poll errors", NULL, NULL, 0);
+	c->m.polls = metrics_add(r, METRIC_COUNTER,
+	    "pushprox_client_polls_total",
+	    "Polls sent to the proxy.", NULL, NULL, 0);
+	c->m.in_flight = metrics_add(r, METRIC_GAUGE,
+	    "pushprox_client_scrapes_in_flight",
+	    "Scrapes admitted and not yet finished (target fetch or push).",
+	    NULL, NULL, 0);
+	metrics_add_gauge_cb(r, "pushprox_client_scrapes_open",
+	    "Scrapes in memory, including refused ones being answered.",
+	    client_scrapes_gauge_cb, c);
+	metrics_add_process(r);
+}
+
+/* GET /metrics, nothing else. */
+static void
+client_http_request_cb(struct httpreq *req, void *arg)
+{
+	struct client	*c = arg;
+	struct buf	 out;
+	const char	*target = httpreq_target(req);
+
+	if (strcmp(httpreq_method(req), "GET") != 0 ||
+	    strncmp(target, "/metrics", 8) != 0 ||
+	    (target[8] != '\0' && target[8] != '?')) {
+		httpreq_reply_text(req, 404, "404 page not found\n");
+		return;
+	}
+	buf_init(&out, CLIENT_METRICS_MAX_BYTES);
+	if (metrics_write(c->metrics, &out) == -1)
+		httpreq_reply_text(req, 500, "metrics too large\n");
+	else
+		httpreq_reply(req, 200, METRICS_CONTENT_TYPE, buf_cstr(&out),
+		    out.len);
+	buf_release(&out);
+}
+
+static void
+client_grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client	*c = arg;
+	char		 n[32];
+
+	snprintf(n, sizeof(n), "%zu", c->nscrapes);
+	log_warn("shutdown grace period over, cancelling scrapes",
+	    "scrapes", n);
+	event_base_loopbreak(c->base);
+}
+
+struct client *
+client_new(struct event_base *base, const struct client_config *cfg)
+{
+	struct client	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_error("cannot create the client", "err", "out of memory");
+		return NULL;
+	}
+	c->base = base;
+	c->cfg = cfg;
+	TAILQ_INIT(&c->scrapes);
+	c->metrics = metrics_new();
+	if (c->metrics == NULL) {
+		log_error("cannot create the client", "err", "out of memory");
+		goto fail;
+	}
+	client_metrics_add(c);
+	if ((c->cev = curlev_new(base)) == NULL ||
+	    (c->poller = poller_new(c)) == NULL ||
+	    (c->grace = evtimer_new(base, client_grace_cb, c)) == NULL) {
+		log_error("cannot create the client", "err",
+		    "curl or libevent setup failed");
+		goto fail;
+	}
+	return c;
+fail:
+	client_free(c);
+	return NULL;
+}
+
+int
+client_start(struct client *c)
+{
+	struct httpserver_config	 hc = {
+		.max_connections = CLIENT_METRICS_MAX_CONNS,
+		.max_header_bytes = LIMIT_MAX_HEADER_BYTES,
+		.idle_timeout_ms = LIMIT_IDLE_TIMEOUT_MS,
+		.read_timeout_ms = LIMIT_READ_TIMEOUT_MS,
+		.write_timeout_ms = LIMIT_WRITE_TIMEOUT_MS,
+	};
+
+	if (c->cfg->metrics_addr != NULL && c->cfg->metrics_addr[0] != '\0') {
+		c->http = httpserver_new(c->base, &hc, client_http_request_cb,
+		    c);
+		if (c->http == NULL ||
+		    httpserver_listen(c->http, c->cfg->metrics_addr) == -1) {
+			log_error("cannot serve metrics", "addr",
+			    c->cfg->metrics_addr);
+			return -1;
+		}
+		log_info("serving metrics", "addr", c->cfg->metrics_addr);
+	}
+	poller_start(c->poller);
+	return 0;
+}
+
+void
+client_shutdown(struct client *c)
+{
+	struct timeval	 tv;
+	char		 n[32];
+
+	if (c->stopping || c->nscrapes == 0) {
+		event_base_loopbreak(c->base);
+		return;
+	}
+	c->stopping = true;
+	poller_stop(c->poller);
+	if (c->http != NULL)
+		httpserver_stop_listening(c->http);
+	snprintf(n, sizeof(n), "%zu", c->nscrapes);
+	log_info("waiting for scrapes in flight", "scrapes", n);
+	duration_to_timeval(LIMIT_SHUTDOWN_GRACE_MS, &tv);
+	if (evtimer_add(c->grace, &tv) == -1)
+		event_base_loopbreak(c->base);
+}
+
+void
+client_scrape_gone(struct client *c)
+{
+	if (c->stopping && c->nscrapes == 0)
+		event_base_loopbreak(c->base);
+}
+
+void
+client_free(struct client *c)
+{
+	if (c == NULL)
+		return;
+	c->stopping = true;
+	poller_free(c->poller);
+	while (!TAILQ_EMPTY(&c->scrapes))
+		scrape_close(TAILQ_FIRST(&c->scrapes), "shutdown");
+	httpserver_free(c->http);
+	curlev_free(c->cev);
+	if (c->grace != NULL)
+		event_free(c->grace);
+	metrics_free(c->metrics);
+	free(c);
+}

@@ -1,0 +1,71 @@
+/*
+ * The client's context: everything that lives for the whole run hangs off
+ * one struct client, passed as the argument of every callback (no mutable
+ * globals).  It owns the curl driver, the poller, the scrapes in flight,
+ * the metrics registry and the metrics listener.  Shutdown stops polling,
+ * lets scrapes in flight finish for a grace period, then breaks the loop.
+ */
+#ifndef PUSHPROX_CLIENT_CLIENT_H
+#define PUSHPROX_CLIENT_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/queue.h>
+
+struct event;
+struct event_base;
+struct curlev;
+struct poller;
+struct scrape;
+struct httpserver;
+struct metrics;
+struct metric;
+struct client_config;
+
+struct client_metrics {
+	struct metric	*scrapes;	/* pushprox_client_scrapes_total */
+	struct metric	*scrape_errors;	/* ..._scrape_errors_total */
+	struct metric	*push_errors;	/* ..._push_errors_total */
+	struct metric	*poll_errors;	/* ..._poll_errors_total */
+	struct metric	*polls;		/* ..._polls_total */
+	struct metric	*in_flight;	/* ..._scrapes_in_flight */
+};
+
+struct client {
+	struct event_base		*base;
+	const struct client_config	*cfg;		/* borrowed */
+	struct curlev			*cev;
+	struct poller			*poller;
+	struct httpserver		*http;		/* NULL: no metrics-addr */
+	struct metrics			*metrics;
+	struct client_metrics		 m;
+	TAILQ_HEAD(, scrape)		 scrapes;	/* owned by scrape.c */
+	size_t				 nscrapes;	/* in the list */
+	size_t				 ntargets;	/* target transfers running */
+	struct event			*grace;		/* shutdown deadline */
+	bool				 stopping;
+};
+
+/*
+ * Builds the context on base with cfg (borrowed; must outlive it).
+ * Returns NULL after logging why; caller frees with client_free.
+ */
+struct client *client_new(struct event_base *base,
+    const struct client_config *cfg);
+
+/* Opens the metrics listener and sends the first poll; 0 or -1. */
+int client_start(struct client *c);
+
+/*
+ * Stops polling and breaks the loop once scrapes in flight are done or
+ * the grace period is over; a second call breaks it at once.
+ */
+void client_shutdown(struct client *c);
+
+/* Called by scrape.c after a scrape left the list. */
+void client_scrape_gone(struct client *c);
+
+/* Cancels everything still running and frees. NULL is a no-op. */
+void client_free(struct client *c);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * Client flags, declared in one table that drives parsing, validation and
+ * --help (common/flags.c), followed by the checks a table cannot express:
+ * the proxy URL must be absolute http(s), the TLS files must be readable
+ * (cert and key together), and the FQDN defaults to the canonical name of
+ * this host.  Everything here runs once, before the event loop.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "flags.h"
+#include "limits.h"
+#include "log.h"
+#include "url.h"
+#include "version.h"
+
+#define MS_SECOND	1000LL
+#define MS_HOUR		(3600LL * MS_SECOND)
+
+#define OFF(f)		offsetof(struct client_config, f)
+
+static const struct flag_def config_flags[] = {
+	{ "proxy-url", FLAG_STRING, NULL, 0, 0, NULL, OFF(proxy_url),
+	  FLAG_REQUIRED, "URL of the PushProx proxy (poll and push are "
+	  "resolved against it)" },
+	{ "fqdn", FLAG_STRING, NULL, 0, 0, NULL, OFF(fqdn), 0,
+	  "name to register under (default: this host's FQDN)" },
+	{ "metrics-addr", FLAG_STRING, ":9369", 0, 0, NULL, OFF(metrics_addr),
+	  0, "address to serve the client's own /metrics on (empty: off)" },
+	{ "proxy.retry.initial-wait", FLAG_DURATION, "1s", 10, MS_HOUR, NULL,
+	  OFF(retry_initial_ms), 0, "first wait after a failed poll" },
+	{ "proxy.retry.max-wait", FLAG_DURATION, "5s", 10, MS_HOUR, NULL,
+	  OFF(retry_max_ms), 0, "longest wait between failed polls" },
+	{ "proxy.poll-timeout", FLAG_DURATION, "5m", MS_SECOND, 24 * MS_HOUR,
+	  NULL, OFF(poll_timeout_ms), 0,
+	  "give up on one long poll after this long and poll again" },
+	{ "tls.cacert", FLAG_STRING, NULL, 0, 0, NULL, OFF(tls_cacert), 0,
+	  "CA certificates (PEM) to verify the proxy with" },
+	{ "tls.cert", FLAG_STRING, NULL, 0, 0, NULL, OFF(tls_cert), 0,
+	  "client certificate (PEM) for the proxy" },
+	{ "tls.key", FLAG_STRING, NULL, 0, 0, NULL, OFF(tls_key), 0,
+	  "private key (PEM) of --tls.cert" },
+	{ "scrape.default-timeout", FLAG_DURATION, "15s", 100, MS_HOUR, NULL,
+	  OFF(scrape_default_timeout_ms), 0, "scrape timeout when the request "
+	  "has no X-Prometheus-Scrape-Timeout-Seconds" },
+	{ "scrape.max-size", FLAG_BYTES, "256MiB", 1024, 4LL << 30, NULL,
+	  OFF(scrape_max_bytes), 0, "largest target response body" },
+	{ "scrape.max-concurrency", FLAG_INT, "64", 1, 100000, NULL,
+	  OFF(scrape_max_concurrency), 0,
+	  "scrapes in flight at once; more are answered 503" },
+	{ "log.level", FLAG_ENUM, "info", 0, 0, log_level_names,
+	  OFF(log_level), 0, "only log messages of this level or above" },
+	{ "log.format", FLAG_ENUM, "logfmt", 0, 0, log_format_names,
+	  OFF(log_format), 0, "log line format" },
+};
+
+#define CONFIG_NFLAGS	(sizeof(config_flags) / sizeof(config_flags[0]))
+
+static const struct flags_program config_program = {
+	"pushprox-client", PUSHPROX_VERSION,
+	"polls a PushProx proxy for scrapes and performs them locally",
+};
+
+/* The canonical name of this host, or its plain hostname; caller frees. */
+static char *
+config_default_fqdn(void)
+{
+	char		 host[LIMIT_MAX_FQDN_BYTES + 2];
+	struct addrinfo	 hints, *res = NULL;
+	char		*out;
+
+	if (gethostname(host, sizeof(host)) == -1)
+		return strdup("localhost");
+	host[sizeof(host) - 1] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_flags = AI_CANONNAME;
+	if (getaddrinfo(host, NULL, &hints, &res) == 0 && res != NULL &&
+	    res->ai_canonname != NULL && res->ai_canonname[0] != '\0')
+		out = strdup(res->ai_canonname);
+	else
+		out = strdup(host);
+	if (res != NULL)
+		freeaddrinfo(res);
+	return out;
+}
+
+/* A readable file, or a message naming the flag, the file and errno. */
+static int
+config_check_file(const char *flag, const char *path, FILE *err)
+{
+	FILE	*f;
+
+	if (path == NULL)
+		return 0;
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(err, "pushprox-client: cannot read --%s file \"%s\": "
+		    "%s\n", flag, path, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* An empty string flag means "not given". */
+static void
+config_empty_to_null(char **s)
+{
+	if (*s != NULL && (*s)[0] == '\0') {
+		free(*s);
+		*s = NULL;
+	}
+}
+
+char *
+config_resolve_url(const char *base, const char *name)
+{
+	const char	*auth, *p, *end, *slash = NULL;
+	struct buf	 b;
+
+	if ((auth = strstr(base, "://")) == NULL)
+		return NULL;
+	auth += 3;
+	/* Path (if any) starts after the authority and ends at ? or #. */
+	p = auth + strcspn(auth, "/?#");
+	end = p + strcspn(p, "?#");
+	for (const char *q = p; q < end; q++)
+		if (*q == '/')
+			slash = q;
+	buf_init(&b, strlen(base) + strlen(name) + 2);
+	if (slash == NULL) {
+		if (buf_append(&b, base, (size_t)(p - base)) == -1 ||
+		    buf_puts(&b, "/") == -1)
+			goto fail;
+	} else if (buf_append(&b, base, (size_t)(slash + 1 - base)) == -1)
+		goto fail;
+	if (buf_puts(&b, name) == -1)
+		goto fail;
+	return b.data;
+fail:
+	buf_release(&b);
+	return NULL;
+}
+
+/* A copy of url without "user:pass@"; caller frees. */
+static char *
+config_strip_userinfo(const char *url)
+{
+	const char	*auth = strstr(url, "://"), *at;
+	size_t		 alen;
+	struct buf	 b;
+
+	if (auth == NULL)
+		return strdup(url);
+	auth += 3;
+	alen = strcspn(auth, "/?#");
+	if ((at = memchr(auth, '@', alen)) == NULL)
+		return strdup(url);
+	buf_init(&b, strlen(url));
+	if (buf_append(&b, url, (size_t)(auth - url)) == -1 ||
+	    buf_puts(&b, at + 1) == -1) {
+		buf_release(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/* The checks beyond the table; 0, or -1 after a message to err. */
+static int
+config_check(struct client_config *cfg, FILE *err)
+{
+	struct url	 u;
+	const char	*why = NULL;
+	char		*plain;
+
+	/* Credentials for the proxy are curl's business, not url_parse's. */
+	if ((plain = config_strip_userinfo(cfg->proxy_url)) == NULL) {
+		fprintf(err, "pushprox-client: out of memory\n");
+		return -1;
+	}
+	if (url_parse(plain, &u, &why) == -1) {
+		free(plain);
+		fprintf(err, "pushprox-client: invalid value \"%s\" for "
+		    "--proxy-url: %s\n", cfg->proxy_url,
+		    why != NULL ? why : "not an absolute http(s) URL");
+		return -1;
+	}
+	free(plain);
+	url_release(&u);
+	config_empty_to_null(&cfg->tls_cacert);
+	config_empty_to_null(&cfg->tls_cert);
+	config_empty_to_null(&cfg->tls_key);
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+		fprintf(err, "pushprox-client: --tls.cert and --tls.key must "
+		    "be given together (got only --%s)\n",
+		    cfg->tls_cert != NULL ? "tls.cert" : "tls.key");
+		return -1;
+	}
+	if (config_check_file("tls.cacert", cfg->tls_cacert, err) == -1 ||
+	    config_check_file("tls.cert", cfg->tls_cert, err) == -1 ||
+	    config_check_file("tls.key", cfg->tls_key, err) == -1)
+		return -1;
+	if (cfg->retry_initial_ms > cfg->retry_max_ms) {
+		fprintf(err, "pushprox-client: --proxy.retry.initial-wait "
+		    "must not exceed --proxy.retry.max-wait\n");
+		return -1;
+	}
+	if (cfg->fqdn != NULL && strlen(cfg->fqdn) > LIMIT_MAX_FQDN_BYTES) {
+		fprintf(err, "pushprox-client: invalid value \"%s\" for "
+		    "--fqdn: longer than %d bytes\n", cfg->fqdn,
+		    LIMIT_MAX_FQDN_BYTES);
+		return -1;
+	}
+	return 0;
+}
+
+enum config_result
+config_load(struct client_config *cfg, int argc, char **argv, FILE *out,
+    FILE *err)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	switch (flags_parse(config_flags, CONFIG_NFLAGS, cfg, &config_program,
+	    argc, argv, out, err)) {
+	case FLAGS_OK:
+		break;
+	case FLAGS_EXIT:
+		flags_free(config_flags, CONFIG_NFLAGS, cfg);
+		return CONFIG_EXIT_OK;
+	case FLAGS_ERROR:
+	default:
+		flags_free(config_flags, CONFIG_NFLAGS, cfg);
+		return CONFIG_EXIT_ERR;
+	}
+	if (config_check(cfg, err) == -1)
+		goto fail;
+	config_empty_to_null(&cfg->fqdn);
+	if (cfg->fqdn == NULL && (cfg->fqdn = config_default_fqdn()) == NULL)
+		goto oom;
+	cfg->poll_url = config_resolve_url(cfg->proxy_url, "poll");
+	cfg->push_url = config_resolve_url(cfg->proxy_url, "push");
+	if (cfg->poll_url == NULL || cfg->push_url == NULL)
+		goto oom;
+	cfg->proxy_url_log = config_strip_userinfo(cfg->proxy_url);
+	cfg->poll_url_log = config_strip_userinfo(cfg->poll_url);
+	cfg->push_url_log = config_strip_userinfo(cfg->push_url);
+	if (cfg->proxy_url_log == NULL || cfg->poll_url_log == NULL ||
+	    cfg->push_url_log == NULL)
+		goto oom;
+	return CONFIG_RUN;
+oom:
+	fprintf(err, "pushprox-client: out of memory\n");
+fail:
+	config_free(cfg);
+	return CONFIG_EXIT_ERR;
+}
+
+void
+config_free(struct client_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->poll_url);
+	free(cfg->push_url);
+	free(cfg->proxy_url_log);
+	free(cfg->poll_url_log);
+	free(cfg->push_url_log);
+	cfg->poll_url = cfg->push_url = NULL;
+	cfg->proxy_url_log = cfg->poll_url_log = cfg->push_url_log = NULL;
+	flags_free(config_flags, CONFIG_NFLAGS, cfg);
+}
+
+int
+config_apply_tls(const struct client_config *cfg, CURL *easy)
+{
+	if (cfg->tls_cacert != NULL &&
+	    curl_easy_setopt(easy, CURLOPT_CAINFO, cfg->tls_cacert) != CURLE_OK)
+		return -1;
+	if (cfg->tls_cert != NULL &&
+	    (curl_easy_setopt(easy, CURLOPT_SSLCERT, cfg->tls_cert) != CURLE_OK ||
+	    curl_easy_setopt(easy, CURLOPT_SSLKEY, cfg->tls_key) != CURLE_OK))
+		return -1;
+	return 0;
+}

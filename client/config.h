@@ -1,0 +1,69 @@
+/*
+ * The client's configuration: the flag table (one row per flag, see
+ * common/flags.h) and the values derived from it at start-up (default
+ * FQDN, poll and push URLs resolved against --proxy-url, TLS files checked
+ * readable).  Filled once by config_load, read-only afterwards.
+ */
+#ifndef PUSHPROX_CLIENT_CONFIG_H
+#define PUSHPROX_CLIENT_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <curl/curl.h>
+
+struct client_config {
+	/* From flags. */
+	char	*proxy_url;
+	char	*fqdn;
+	char	*metrics_addr;		/* "" disables the metrics listener */
+	int64_t	 retry_initial_ms;
+	int64_t	 retry_max_ms;
+	int64_t	 poll_timeout_ms;
+	char	*tls_cacert;
+	char	*tls_cert;
+	char	*tls_key;
+	int64_t	 scrape_default_timeout_ms;
+	int64_t	 scrape_max_bytes;
+	int64_t	 scrape_max_concurrency;
+	int	 log_level;		/* enum log_level */
+	int	 log_format;		/* enum log_format */
+
+	/* Derived by config_load; owned. */
+	char	*poll_url;
+	char	*push_url;
+	/* The same without credentials, for logs. */
+	char	*proxy_url_log;
+	char	*poll_url_log;
+	char	*push_url_log;
+};
+
+enum config_result {
+	CONFIG_RUN,	/* cfg filled in */
+	CONFIG_EXIT_OK,	/* --help or --version printed */
+	CONFIG_EXIT_ERR,	/* a message naming the flag went to err */
+};
+
+/*
+ * Parses argv into cfg, fills the defaults that need the system (FQDN),
+ * checks the TLS files and derives the poll and push URLs.  On CONFIG_RUN
+ * the caller frees with config_free; otherwise nothing is left to free.
+ */
+enum config_result config_load(struct client_config *cfg, int argc,
+    char **argv, FILE *out, FILE *err);
+
+/* Frees what config_load stored in cfg. NULL is a no-op. */
+void config_free(struct client_config *cfg);
+
+/*
+ * Resolves a relative name against base as Go's url.ResolveReference does
+ * for a single path segment: everything after the last '/' of the path is
+ * replaced, the query dropped.  Returns a string the caller frees, or NULL
+ * if base is not an absolute URL (or on ENOMEM).
+ */
+char *config_resolve_url(const char *base, const char *name);
+
+/* Sets the --tls.* options on a transfer to the proxy; 0 or -1. */
+int config_apply_tls(const struct client_config *cfg, CURL *easy);
+
+#endif

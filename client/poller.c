@@ -1,0 +1,319 @@
+/*
+ * Poll loop as a small state machine: IDLE -> POLLING -> (answer) ->
+ * POLLING again at once, or -> BACKOFF -> (timer) -> POLLING.  STOPPED is
+ * final.  Each poll is a fresh easy handle (the multi's connection cache
+ * keeps the connection to the proxy alive between them); the answer body
+ * is capped in the write callback.  A failed poll logs one warn line and
+ * waits initial-wait, then 1.5 times longer each time up to max-wait, each
+ * wait jittered by +-20%; any good answer resets the back-off.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "buf.h"
+#include "client.h"
+#include "config.h"
+#include "curlev.h"
+#include "duration.h"
+#include "limits.h"
+#include "log.h"
+#include "metrics.h"
+#include "poller.h"
+#include "scrape.h"
+#include "scrapereq.h"
+
+#define POLLER_LOG_BODY_BYTES	64
+#define POLLER_KEEPALIVE_S	15L
+
+enum poller_state {
+	POLLER_IDLE,
+	POLLER_POLLING,
+	POLLER_BACKOFF,
+	POLLER_STOPPED,
+};
+
+static const char *const poller_state_names[] = {
+	"idle", "polling", "backoff", "stopped",
+};
+
+struct poller {
+	struct client		*c;
+	enum poller_state	 state;
+	CURL			*easy;
+	struct curl_slist	*hdrs;
+	struct buf		 body;
+	bool			 too_large;
+	char			 errbuf[CURL_ERROR_SIZE];
+	struct event		*timer;
+	int64_t			 backoff_ms;	/* last wait; 0 after success */
+};
+
+static void poller_send(struct poller *);
+
+static void
+poller_set_state(struct poller *p, enum poller_state st)
+{
+	if (p->state == st)
+		return;
+	log_debug("poller state", "from", poller_state_names[p->state],
+	    "to", poller_state_names[st]);
+	p->state = st;
+}
+
+int64_t
+poller_next_backoff(int64_t prev_ms, int64_t initial_ms, int64_t max_ms)
+{
+	int64_t	 next;
+
+	if (prev_ms <= 0)
+		next = initial_ms;
+	else
+		next = prev_ms + prev_ms / 2;
+	return next > max_ms ? max_ms : next;
+}
+
+static void
+poller_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct poller	*p = arg;
+
+	if (p->state == POLLER_BACKOFF)
+		poller_send(p);
+}
+
+/* Counts and logs one failed poll, then waits before the next one. */
+static void
+poller_backoff(struct poller *p, long status, const char *ctype,
+    const char *err)
+{
+	char		 st[24], wait[32], head[POLLER_LOG_BODY_BYTES + 1];
+	size_t		 n = p->body.len < POLLER_LOG_BODY_BYTES ?
+			    p->body.len : POLLER_LOG_BODY_BYTES;
+	int64_t		 ms;
+	struct timeval	 tv;
+
+	p->backoff_ms = poller_next_backoff(p->backoff_ms,
+	    p->c->cfg->retry_initial_ms, p->c->cfg->retry_max_ms);
+	/* +-20% so that clients restarted together spread out. */
+	ms = (int64_t)((double)p->backoff_ms *
+	    (0.8 + 0.4 * (double)random() / (double)RAND_MAX));
+	if (ms < 1)
+		ms = 1;
+	memcpy(head, buf_cstr(&p->body), n);
+	head[n] = '\0';
+	snprintf(st, sizeof(st), "%ld", status);
+	duration_format(ms, wait, sizeof(wait));
+	log_warn("poll failed", "url", p->c->cfg->poll_url_log, "status", st,
+	    "content_type", ctype, "body", head, "err", err, "retry_in", wait);
+	metric_add(p->c->m.poll_errors, 1);
+	poller_set_state(p, POLLER_BACKOFF);
+	duration_to_timeval(ms, &tv);
+	if (evtimer_add(p->timer, &tv) == -1)
+		fatal("evtimer_add failed");
+}
+
+/* Whether a poll answer's Content-Type may carry a scrape request. */
+static bool
+poller_type_ok(const char *ctype)
+{
+	return ctype == NULL || ctype[0] == '\0' ||
+	    strncasecmp(ctype, "text/plain", strlen("text/plain")) == 0 ||
+	    strncasecmp(ctype, "message/http", strlen("message/http")) == 0;
+}
+
+/* A 200: hand the scrape over, or fail the poll if it cannot be read. */
+static void
+poller_answer(struct poller *p, const char *ctype)
+{
+	struct scrapereq	*req;
+
+	if (!poller_type_ok(ctype)) {
+		poller_backoff(p, 200, ctype, "unexpected Content-Type");
+		return;
+	}
+	req = scrapereq_parse(p->body.data != NULL ? p->body.data : "",
+	    p->body.len, p->c->cfg->fqdn,
+	    p->c->cfg->scrape_default_timeout_ms);
+	if (req == NULL || req->id == NULL) {
+		poller_backoff(p, 200, ctype, req != NULL ? req->error :
+		    "out of memory");
+		scrapereq_free(req);
+		return;
+	}
+	p->backoff_ms = 0;
+	scrape_start(p->c, req);
+	poller_send(p);
+}
+
+/* Sorts a finished poll into answer, "poll again" and failure. */
+static void
+poller_finish(struct poller *p, CURL *easy, CURLcode res)
+{
+	long		 status = 0;
+	curl_off_t	 sent = 0;
+	char		*ct = NULL, ctype[256];
+	const char	*err;
+
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent);
+	curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ct);
+	snprintf(ctype, sizeof(ctype), "%s", ct != NULL ? ct : "");
+	err = p->too_large ? "poll answer larger than 64KiB" :
+	    p->errbuf[0] != '\0' ? p->errbuf : curl_easy_strerror(res);
+	curl_easy_cleanup(easy);
+	p->easy = NULL;
+	poller_set_state(p, POLLER_IDLE);
+
+	if (res == CURLE_OK && status == 200)
+		poller_answer(p, ctype);
+	else if (res == CURLE_OK && status == 204) {
+		p->backoff_ms = 0;
+		poller_send(p);
+	} else if (res == CURLE_OPERATION_TIMEDOUT && status == 0 &&
+	    sent > 0) {
+		/* Our own deadline: the proxy had nothing for us. */
+		log_debug("poll timed out, polling again");
+		p->backoff_ms = 0;
+		poller_send(p);
+	} else
+		poller_backoff(p, status, ctype, res == CURLE_OK ?
+		    "unexpected status" : err);
+}
+
+static void
+poller_done_cb(CURL *easy, CURLcode res, void *arg)
+{
+	poller_finish(arg, easy, res);
+}
+
+static size_t
+poller_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct poller	*p = arg;
+
+	if (buf_append(&p->body, data, size * n) == -1) {
+		p->too_large = true;
+		return CURL_WRITEFUNC_ERROR;
+	}
+	return size * n;
+}
+
+/* Sets every option of one poll; -1 if curl refused one. */
+static int
+poller_setup(struct poller *p, CURL *e)
+{
+	const struct client_config	*cfg = p->c->cfg;
+
+	if (curl_easy_setopt(e, CURLOPT_URL, cfg->poll_url) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_POSTFIELDS, cfg->fqdn) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)strlen(cfg->fqdn)) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->hdrs) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+	    (long)cfg->poll_timeout_ms) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)LIMIT_CONNECT_TIMEOUT_MS) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, POLLER_KEEPALIVE_S) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, POLLER_KEEPALIVE_S) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, poller_write_cb) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_WRITEDATA, p) != CURLE_OK ||
+	    config_apply_tls(cfg, e) == -1)
+		return -1;
+	return 0;
+}
+
+/* Sends the next poll; a local failure is treated like a failed poll. */
+static void
+poller_send(struct poller *p)
+{
+	if (p->state == POLLER_STOPPED || p->state == POLLER_POLLING)
+		return;
+	buf_reset(&p->body);
+	p->too_large = false;
+	p->errbuf[0] = '\0';
+	if ((p->easy = curl_easy_init()) == NULL || poller_setup(p, p->easy)) {
+		curl_easy_cleanup(p->easy);
+		p->easy = NULL;
+		poller_backoff(p, 0, "", "cannot set up the poll transfer");
+		return;
+	}
+	poller_set_state(p, POLLER_POLLING);
+	if (curlev_add(p->c->cev, p->easy, poller_done_cb, p) == -1) {
+		curl_easy_cleanup(p->easy);
+		p->easy = NULL;
+		poller_set_state(p, POLLER_IDLE);
+		poller_backoff(p, 0, "", "cannot start the poll transfer");
+		return;
+	}
+	metric_add(p->c->m.polls, 1);
+}
+
+struct poller *
+poller_new(struct client *c)
+{
+	struct poller	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->c = c;
+	buf_init(&p->body, LIMIT_MAX_SCRAPE_REQ_BYTES);
+	if ((p->timer = evtimer_new(c->base, poller_timer_cb, p)) == NULL ||
+	    (p->hdrs = curl_slist_append(NULL, "Content-Type: text/plain")) ==
+	    NULL) {
+		poller_free(p);
+		return NULL;
+	}
+	/* Expect: 100-continue would cost a round trip per poll. */
+	if (curl_slist_append(p->hdrs, "Expect:") == NULL) {
+		poller_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+poller_start(struct poller *p)
+{
+	poller_send(p);
+}
+
+void
+poller_stop(struct poller *p)
+{
+	if (p->state == POLLER_POLLING && p->easy != NULL) {
+		curlev_remove(p->c->cev, p->easy);
+		curl_easy_cleanup(p->easy);
+		p->easy = NULL;
+	}
+	evtimer_del(p->timer);
+	poller_set_state(p, POLLER_STOPPED);
+}
+
+void
+poller_free(struct poller *p)
+{
+	if (p == NULL)
+		return;
+	if (p->timer != NULL) {
+		poller_stop(p);
+		event_free(p->timer);
+	}
+	curl_slist_free_all(p->hdrs);
+	buf_release(&p->body);
+	free(p);
+}

@@ -1,0 +1,532 @@
+/*
+ * One scrape per struct scrape, moving SCRAPING -> PUSHING -> DONE (a
+ * refused request skips SCRAPING).  The target is fetched with curl, the
+ * body kept compressed as sent (no CURLOPT_ACCEPT_ENCODING) and capped at
+ * --scrape.max-size; only the final response's head is kept (a new status
+ * line, after a redirect or a 100, starts it over).  The push body is that
+ * head, rewritten by httpmsg_write_response_head, followed by the body
+ * bytes, streamed to curl by a read callback so the body is never copied.
+ * Every failure on the way becomes a 500 (or 503) push the proxy can show
+ * to Prometheus.  scrape_close is the only teardown.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "client.h"
+#include "config.h"
+#include "curlev.h"
+#include "httpmsg.h"
+#include "limits.h"
+#include "log.h"
+#include "metrics.h"
+#include "scrape.h"
+#include "scrapereq.h"
+
+#define SCRAPE_MIN_PUSH_TIMEOUT_MS	5000
+#define SCRAPE_ANSWER_LOG_BYTES		128
+#define SCRAPE_MAX_ERROR_BYTES		4096
+#define SCRAPE_EXTRA_HEADERS		3	/* Content-Length, Id, timeout */
+
+enum scrape_state {
+	SCRAPE_NEW,
+	SCRAPE_SCRAPING,
+	SCRAPE_PUSHING,
+	SCRAPE_DONE,
+};
+
+static const char *const scrape_state_names[] = {
+	"new", "scraping", "pushing", "done",
+};
+
+struct scrape {
+	TAILQ_ENTRY(scrape)	 entry;
+	struct client		*c;
+	enum scrape_state	 state;
+	struct scrapereq	*req;
+	struct timespec		 start;		/* CLOCK_MONOTONIC */
+	CURL			*easy;		/* target or push transfer */
+	struct curl_slist	*hdrs;
+	char			 errbuf[CURL_ERROR_SIZE];
+	bool			 admitted;	/* counted in c->ntargets */
+	/* The target's answer. */
+	struct buf		 head;		/* header lines, final response */
+	char			 reason[64];
+	bool			 body_started;
+	const char		*fail;		/* why we aborted the transfer */
+	struct buf		 body;
+	/* The push. */
+	struct buf		 push_head;
+	size_t			 push_off;	/* over push_head, then body */
+	struct buf		 answer;	/* first bytes of the proxy's */
+};
+
+static void scrape_push(struct scrape *);
+
+static void
+scrape_set_state(struct scrape *s, enum scrape_state st)
+{
+	log_debug("scrape state", "id", s->req->id,
+	    "from", scrape_state_names[s->state], "to", scrape_state_names[st]);
+	s->state = st;
+}
+
+static const char *
+scrape_url(const struct scrape *s)
+{
+	if (s->req->url != NULL)
+		return s->req->url;
+	return s->req->target != NULL ? s->req->target : "(unknown)";
+}
+
+static int64_t
+scrape_elapsed_ms(const struct scrape *s)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - s->start.tv_sec) * 1000 +
+	    (now.tv_nsec - s->start.tv_nsec) / 1000000;
+}
+
+/* Writes our response head; -1 if a header was invalid or too large. */
+static int
+scrape_write_head(struct scrape *s, int status, const char *reason,
+    struct httpmsg_header *h, size_t n)
+{
+	char	 clen[32], remain[32];
+	int64_t	 left = s->req->timeout_ms - scrape_elapsed_ms(s);
+
+	snprintf(clen, sizeof(clen), "%zu", s->body.len);
+	snprintf(remain, sizeof(remain), "%.3f",
+	    (double)(left > 0 ? left : 0) / 1000.0);
+	h[n++] = (struct httpmsg_header){ "Content-Length", clen };
+	h[n++] = (struct httpmsg_header){ "Id", s->req->id };
+	/* The reference's name for the remaining time, kept for its proxy. */
+	h[n++] = (struct httpmsg_header){ "X-Prometheus-Scrape-Timeout",
+	    remain };
+	buf_reset(&s->push_head);
+	return httpmsg_write_response_head(&s->push_head, status,
+	    reason[0] != '\0' ? reason : httpmsg_reason_phrase(status), h, n);
+}
+
+/* Answers the proxy with status and a text body; counts a scrape error. */
+static void
+scrape_fail(struct scrape *s, int status, const char *msg)
+{
+	struct httpmsg_header	 h[1 + SCRAPE_EXTRA_HEADERS];
+
+	log_warn("scrape failed", "id", s->req->id, "url", scrape_url(s),
+	    "err", msg);
+	metric_add(s->c->m.scrape_errors, 1);
+	buf_release(&s->body);
+	buf_init(&s->body, SCRAPE_MAX_ERROR_BYTES);
+	if (buf_puts(&s->body, msg) == -1 || buf_puts(&s->body, "\n") == -1) {
+		buf_reset(&s->body);
+		if (buf_puts(&s->body, "scrape failed (message too long)\n"))
+			fatal("buf_puts");
+	}
+	h[0] = (struct httpmsg_header){ "Content-Type",
+	    "text/plain; charset=utf-8" };
+	if (scrape_write_head(s, status, "", h, 1) == -1) {
+		scrape_close(s, "cannot write the error response");
+		return;
+	}
+	scrape_push(s);
+}
+
+/* Splits the kept head lines (in place) into headers to push; or -1. */
+static int
+scrape_split_head(struct scrape *s, struct httpmsg_header *h, size_t max,
+    size_t *n)
+{
+	char	*line, *next, *colon, *v, *end;
+
+	*n = 0;
+	for (line = s->head.data; line != NULL && *line != '\0'; line = next) {
+		end = line + strcspn(line, "\r\n");
+		next = end + strspn(end, "\r\n");
+		*end = '\0';
+		if (*line == ' ' || *line == '\t' ||
+		    (colon = strchr(line, ':')) == NULL)
+			continue;	/* obs-fold or junk: drop */
+		*colon = '\0';
+		v = colon + 1 + strspn(colon + 1, " \t");
+		for (char *t = v + strlen(v); t > v && (t[-1] == ' ' ||
+		    t[-1] == '\t'); t--)
+			t[-1] = '\0';
+		if (httpmsg_is_hop_by_hop(line) || strcasecmp(line, "Id") == 0 ||
+		    strcasecmp(line, "X-Prometheus-Scrape-Timeout") == 0)
+			continue;
+		if (*n == max)
+			return -1;
+		h[(*n)++] = (struct httpmsg_header){ line, v };
+	}
+	return 0;
+}
+
+/* The target answered: push its status, headers and body. */
+static void
+scrape_target_ok(struct scrape *s, long status)
+{
+	struct httpmsg_header	 h[LIMIT_MAX_HEADERS + SCRAPE_EXTRA_HEADERS];
+	size_t			 n;
+	char			 msg[SCRAPE_MAX_ERROR_BYTES];
+
+	if (scrape_split_head(s, h, LIMIT_MAX_HEADERS, &n) == -1 ||
+	    scrape_write_head(s, (int)status, s->reason, h, n) == -1) {
+		snprintf(msg, sizeof(msg), "scrape of %s failed: the target's "
+		    "response headers are too many or invalid", scrape_url(s));
+		scrape_fail(s, 500, msg);
+		return;
+	}
+	log_debug("scrape done", "id", s->req->id, "url", scrape_url(s));
+	scrape_push(s);
+}
+
+static void
+scrape_target_done_cb(CURL *easy, CURLcode res, void *arg)
+{
+	struct scrape	*s = arg;
+	long		 status = 0;
+	char		 msg[SCRAPE_MAX_ERROR_BYTES];
+
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	if (res != CURLE_OK)
+		snprintf(msg, sizeof(msg), "scrape of %s failed: %s%s%s",
+		    scrape_url(s), s->fail != NULL ? s->fail :
+		    curl_easy_strerror(res), s->fail == NULL &&
+		    s->errbuf[0] != '\0' ? ": " : "",
+		    s->fail == NULL ? s->errbuf : "");
+	curl_easy_cleanup(easy);
+	s->easy = NULL;
+	curl_slist_free_all(s->hdrs);
+	s->hdrs = NULL;
+	if (res != CURLE_OK)
+		scrape_fail(s, 500, msg);
+	else
+		scrape_target_ok(s, status);
+}
+
+static size_t
+scrape_header_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct scrape	*s = arg;
+	size_t		 len = size * n, rlen;
+	const char	*r;
+
+	if (s->body_started)
+		return len;		/* trailers: not forwarded */
+	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		/* A new response (redirect, 1xx): forget the last one. */
+		buf_reset(&s->head);
+		s->reason[0] = '\0';
+		if ((r = memchr(data, ' ', len)) != NULL &&
+		    (r = memchr(r + 1, ' ', len - (size_t)(r + 1 - data))) !=
+		    NULL) {
+			/* Not NUL-terminated: scan within len only. */
+			for (r++, rlen = 0; r + rlen < data + len &&
+			    r[rlen] != '\r' && r[rlen] != '\n'; rlen++)
+				;
+			if (rlen >= sizeof(s->reason))
+				rlen = sizeof(s->reason) - 1;
+			memcpy(s->reason, r, rlen);
+			s->reason[rlen] = '\0';
+		}
+		return len;
+	}
+	if (buf_append(&s->head, data, len) == -1) {
+		s->fail = "response headers larger than 16KiB";
+		return 0;
+	}
+	return len;
+}
+
+static size_t
+scrape_write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct scrape	*s = arg;
+
+	s->body_started = true;
+	if (buf_append(&s->body, data, size * n) == -1) {
+		s->fail = "response body larger than --scrape.max-size";
+		return CURL_WRITEFUNC_ERROR;
+	}
+	return size * n;
+}
+
+/* Options of the target transfer; -1 if curl refused one. */
+static int
+scrape_target_setup(struct scrape *s, CURL *e)
+{
+	const struct scrapereq	*r = s->req;
+	struct curl_slist	*l;
+	struct buf		 line;
+	size_t			 i;
+	long			 tmo = (long)r->timeout_ms;
+	int			 rv = 0;
+
+	for (i = 0; i < r->nheaders && rv == 0; i++) {
+		/* "Name;" is curl's way to send a header with no value. */
+		buf_init(&line, LIMIT_MAX_HEADER_BYTES);
+		if (buf_printf(&line, "%s%s%s", r->headers[i].name,
+		    r->headers[i].value[0] != '\0' ? ": " : ";",
+		    r->headers[i].value) == -1 ||
+		    (l = curl_slist_append(s->hdrs, line.data)) == NULL)
+			rv = -1;
+		else
+			s->hdrs = l;
+		buf_release(&line);
+	}
+	if (rv == -1 ||
+	    curl_easy_setopt(e, CURLOPT_URL, r->url) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->hdrs) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    tmo < LIMIT_CONNECT_TIMEOUT_MS ? tmo : LIMIT_CONNECT_TIMEOUT_MS) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, scrape_header_cb) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HEADERDATA, s) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, scrape_write_cb) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_WRITEDATA, s) != CURLE_OK)
+		return -1;
+	return 0;
+}
+
+/* Starts fetching the target. */
+static void
+scrape_target(struct scrape *s)
+{
+	char	 msg[SCRAPE_MAX_ERROR_BYTES];
+
+	scrape_set_state(s, SCRAPE_SCRAPING);
+	if ((s->easy = curl_easy_init()) == NULL ||
+	    scrape_target_setup(s, s->easy) == -1 ||
+	    curlev_add(s->c->cev, s->easy, scrape_target_done_cb, s) == -1) {
+		curl_easy_cleanup(s->easy);
+		s->easy = NULL;
+		snprintf(msg, sizeof(msg), "scrape of %s failed: cannot set up "
+		    "the transfer", scrape_url(s));
+		scrape_fail(s, 500, msg);
+	}
+}
+
+static size_t
+scrape_read_cb(char *dst, size_t size, size_t n, void *arg)
+{
+	struct scrape	*s = arg;
+	size_t		 want = size * n, done = 0, k, hl = s->push_head.len;
+
+	if (s->push_off < hl) {
+		k = hl - s->push_off < want ? hl - s->push_off : want;
+		memcpy(dst, s->push_head.data + s->push_off, k);
+		s->push_off += k;
+		done = k;
+	}
+	if (done < want && s->push_off >= hl && s->push_off - hl <
+	    s->body.len) {
+		k = s->body.len - (s->push_off - hl);
+		if (k > want - done)
+			k = want - done;
+		memcpy(dst + done, s->body.data + (s->push_off - hl), k);
+		s->push_off += k;
+		done += k;
+	}
+	return done;
+}
+
+/* curl rewinds when it resends on a fresh connection. */
+static int
+scrape_seek_cb(void *arg, curl_off_t off, int origin)
+{
+	struct scrape	*s = arg;
+
+	if (origin != SEEK_SET || off < 0 ||
+	    (uint64_t)off > s->push_head.len + s->body.len)
+		return CURL_SEEKFUNC_FAIL;
+	s->push_off = (size_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+static size_t
+scrape_answer_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct scrape	*s = arg;
+	size_t		 len = size * n, room = s->answer.max - s->answer.len;
+
+	if (buf_append(&s->answer, data, len < room ? len : room) == -1)
+		return CURL_WRITEFUNC_ERROR;
+	return len;		/* the rest is not needed */
+}
+
+static void
+scrape_push_done_cb(CURL *easy, CURLcode res, void *arg)
+{
+	struct scrape	*s = arg;
+	long		 status = 0;
+	char		 st[24];
+
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	if (res != CURLE_OK || status < 200 || status > 299) {
+		snprintf(st, sizeof(st), "%ld", status);
+		log_warn("push failed", "id", s->req->id, "url",
+		    s->c->cfg->push_url_log, "status", st, "body",
+		    buf_cstr(&s->answer), "err", res == CURLE_OK ?
+		    "unexpected status" : s->errbuf[0] != '\0' ? s->errbuf :
+		    curl_easy_strerror(res));
+		metric_add(s->c->m.push_errors, 1);
+	}
+	curl_easy_cleanup(easy);
+	s->easy = NULL;
+	scrape_close(s, res == CURLE_OK && status / 100 == 2 ? "pushed" :
+	    "push failed");
+}
+
+/* Options of the push transfer; -1 if curl refused one. */
+static int
+scrape_push_setup(struct scrape *s, CURL *e)
+{
+	const struct client_config	*cfg = s->c->cfg;
+	long	 tmo = s->req->timeout_ms > SCRAPE_MIN_PUSH_TIMEOUT_MS ?
+		    (long)s->req->timeout_ms : SCRAPE_MIN_PUSH_TIMEOUT_MS;
+
+	curl_slist_free_all(s->hdrs);
+	/* No form Content-Type, no 100-continue round trip. */
+	if ((s->hdrs = curl_slist_append(NULL, "Content-Type:")) == NULL ||
+	    curl_slist_append(s->hdrs, "Expect:") == NULL)
+		return -1;
+	if (curl_easy_setopt(e, CURLOPT_URL, cfg->push_url) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)(s->push_head.len + s->body.len)) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_READFUNCTION, scrape_read_cb) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_READDATA, s) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, scrape_seek_cb) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_SEEKDATA, s) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->hdrs) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)LIMIT_CONNECT_TIMEOUT_MS) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, scrape_answer_cb) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_WRITEDATA, s) != CURLE_OK ||
+	    config_apply_tls(cfg, e) == -1)
+		return -1;
+	return 0;
+}
+
+/* Sends push_head and body to the proxy. */
+static void
+scrape_push(struct scrape *s)
+{
+	scrape_set_state(s, SCRAPE_PUSHING);
+	s->push_off = 0;
+	s->errbuf[0] = '\0';
+	if ((s->easy = curl_easy_init()) == NULL ||
+	    scrape_push_setup(s, s->easy) == -1 ||
+	    curlev_add(s->c->cev, s->easy, scrape_push_done_cb, s) == -1) {
+		curl_easy_cleanup(s->easy);
+		s->easy = NULL;
+		log_warn("push failed", "id", s->req->id, "err",
+		    "cannot set up the transfer");
+		metric_add(s->c->m.push_errors, 1);
+		scrape_close(s, "push setup failed");
+	}
+}
+
+void
+scrape_start(struct client *c, struct scrapereq *req)
+{
+	struct scrape	*s;
+	char		 msg[SCRAPE_MAX_ERROR_BYTES], n[32];
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		log_warn("scrape dropped", "id", req->id, "err",
+		    "out of memory");
+		scrapereq_free(req);
+		return;
+	}
+	s->c = c;
+	s->req = req;
+	clock_gettime(CLOCK_MONOTONIC, &s->start);
+	buf_init(&s->head, LIMIT_MAX_HEADER_BYTES);
+	buf_init(&s->body, (size_t)c->cfg->scrape_max_bytes);
+	buf_init(&s->push_head, LIMIT_MAX_HEADER_BYTES + 1024);
+	buf_init(&s->answer, SCRAPE_ANSWER_LOG_BYTES);
+	TAILQ_INSERT_TAIL(&c->scrapes, s, entry);
+	c->nscrapes++;
+	metric_add(c->m.scrapes, 1);
+	log_debug("scrape requested", "id", req->id, "url", scrape_url(s));
+
+	if (req->error != NULL)
+		scrape_fail(s, 500, req->error);
+	else if (c->ntargets >= (size_t)c->cfg->scrape_max_concurrency) {
+		snprintf(n, sizeof(n), "%" PRId64,
+		    c->cfg->scrape_max_concurrency);
+		snprintf(msg, sizeof(msg), "scrape of %s refused: the client "
+		    "already runs %s scrapes (--scrape.max-concurrency)",
+		    scrape_url(s), n);
+		scrape_fail(s, 503, msg);
+	} else {
+		s->admitted = true;
+		c->ntargets++;
+		metric_set(c->m.in_flight, (double)c->ntargets);
+		scrape_target(s);
+	}
+}
+
+void
+scrape_close(struct scrape *s, const char *reason)
+{
+	struct client	*c = s->c;
+	char		 ms[32];
+
+	if (s->easy != NULL) {
+		curlev_remove(c->cev, s->easy);
+		curl_easy_cleanup(s->easy);
+	}
+	curl_slist_free_all(s->hdrs);
+	if (s->admitted) {
+		c->ntargets--;
+		metric_set(c->m.in_flight, (double)c->ntargets);
+	}
+	scrape_set_state(s, SCRAPE_DONE);
+	snprintf(ms, sizeof(ms), "%" PRId64, scrape_elapsed_ms(s));
+	log_debug("scrape closed", "id", s->req->id, "reason", reason,
+	    "elapsed_ms", ms);
+	TAILQ_REMOVE(&c->scrapes, s, entry);
+	c->nscrapes--;
+	buf_release(&s->head);
+	buf_release(&s->body);
+	buf_release(&s->push_head);
+	buf_release(&s->answer);
+	scrapereq_free(s->req);
+	free(s);
+	client_scrape_gone(c);
+}

@@ -1,0 +1,39 @@
+/*
+ * A scrape request as the proxy hands it to a client in a poll answer: an
+ * HTTP/1.1 GET in proxy form with an Id header.  Parsing is pure (no I/O)
+ * and validates everything the client is about to act on: the method, the
+ * absolute URL, that the URL's host is this client's FQDN, the _scheme
+ * parameter and the timeout.  It also decides which headers go on to the
+ * target.
+ */
+#ifndef PUSHPROX_CLIENT_SCRAPEREQ_H
+#define PUSHPROX_CLIENT_SCRAPEREQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "httpmsg.h"
+
+struct scrapereq {
+	char			*id;		/* NULL if none could be read */
+	char			*target;	/* the request line's URL, or NULL */
+	char			*url;		/* what to fetch, _scheme applied */
+	int64_t			 timeout_ms;
+	struct httpmsg_header	*headers;	/* to forward; owned strings */
+	size_t			 nheaders;
+	char			*error;		/* NULL: valid and ready to run */
+};
+
+/*
+ * Parses a poll answer body.  Returns NULL only on ENOMEM; otherwise a
+ * request the caller frees with scrapereq_free.  A request that cannot be
+ * run has error set (what failed and why); if it still has an id, the
+ * caller can answer the proxy with that error.
+ */
+struct scrapereq *scrapereq_parse(const char *body, size_t len,
+    const char *fqdn, int64_t default_timeout_ms);
+
+/* Frees the request. NULL is a no-op. */
+void scrapereq_free(struct scrapereq *r);
+
+#endif

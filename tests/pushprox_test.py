@@ -1,0 +1,885 @@
+"""Small stdlib-only harness for the pushprox integration tests.
+
+What it gives the test scripts:
+  - free loopback ports, and daemons started on them as subprocesses (log
+    captured to a file, readiness awaited with a bounded loop, a retry on a
+    new port when the port was taken in the meantime);
+  - stopping every daemon by its pid (SIGTERM, bounded wait, SIGKILL) at
+    the end of the script, even when it fails;
+  - a raw-socket HTTP client that sends exact bytes and parses the answer
+    (Content-Length, chunked, or delimited by the end of the connection);
+  - an in-process HTTP target server (http.server in a thread) serving
+    configurable bodies, statuses, delays and gzip, recording what it saw;
+  - a fake proxy speaking the reference PushProx protocol to our client;
+  - a tiny test runner printing one line per test and, last, exactly
+    "N passed, M failed"; the exit status is non-zero on any failure.
+
+Every wait here is bounded in count and in time.
+
+Environment: PUSHPROX_PROXY and PUSHPROX_CLIENT (binary paths, set by
+meson), TEST_DATA_DIR (sample files), PUSHPROX_TEST_LOGDIR (optional: keep
+daemon logs there; otherwise a temporary directory, kept only on failure).
+"""
+
+import atexit
+import gzip
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+PROXY = os.environ.get("PUSHPROX_PROXY",
+                       os.path.join(ROOT, "build", "proxy", "pushprox-proxy"))
+CLIENT = os.environ.get("PUSHPROX_CLIENT",
+                        os.path.join(ROOT, "build", "client",
+                                     "pushprox-client"))
+DATA_DIR = os.environ.get("TEST_DATA_DIR", os.path.join(HERE, "data"))
+
+# Markers of a sanitizer report in a daemon's log.
+SANITIZER_RE = re.compile(
+    r"ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer|"
+    r"MemorySanitizer)|runtime error:|SUMMARY: \w+Sanitizer")
+
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,"
+    "application/openmetrics-text;version=0.0.1;q=0.75,"
+    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
+
+IO_TIMEOUT = 10.0          # default socket timeout of the raw client
+STOP_TIMEOUT = 5.0         # SIGTERM grace before SIGKILL
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def check(cond, msg):
+    """Fails the current test with msg unless cond."""
+    if not cond:
+        raise TestFailure(msg)
+
+
+def check_eq(got, want, what):
+    if got != want:
+        raise TestFailure("%s: got %r, want %r" % (what, got, want))
+
+
+# ---------------------------------------------------------------- logs ---
+
+class _LogDir:
+    def __init__(self):
+        self.path = None
+        self.keep = False
+
+    def get(self):
+        if self.path is None:
+            base = os.environ.get("PUSHPROX_TEST_LOGDIR")
+            script = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+            if base:
+                self.keep = True
+                os.makedirs(base, exist_ok=True)
+                self.path = tempfile.mkdtemp(prefix=script + "-", dir=base)
+            else:
+                self.path = tempfile.mkdtemp(prefix="pushprox-" + script + "-")
+        return self.path
+
+
+LOGDIR = _LogDir()
+
+
+def tail(path, lines=30):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return "(cannot read %s: %s)" % (path, e)
+    text = data.decode("utf-8", "replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+# --------------------------------------------------------------- ports ---
+
+def free_port():
+    """A loopback port that was free a moment ago (bind :0, close)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+# ------------------------------------------------------------- daemons ---
+
+class Daemon:
+    """One subprocess, its log file and its ports."""
+
+    def __init__(self, name, argv, logpath, ports, check_exit=True):
+        self.name = name
+        self.check_exit = check_exit  # ours: must exit 0 on SIGTERM
+        self.argv = argv
+        self.logpath = logpath
+        self.ports = ports
+        self.log = open(logpath, "wb")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     close_fds=True)
+        self.pid = self.proc.pid
+        self.exit_code = None
+        self.stopped_by_us = False
+
+    @property
+    def port(self):
+        return self.ports[0]
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGTERM, wait up to timeout, then SIGKILL. Returns exit code."""
+        if self.proc.poll() is None:
+            self.stopped_by_us = True
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait(timeout=timeout)
+                self.exit_code = "killed (no exit within %.0fs of SIGTERM)" % (
+                    timeout)
+        if self.exit_code is None:
+            self.exit_code = self.proc.returncode
+        if not self.log.closed:
+            self.log.close()
+        return self.exit_code
+
+    def log_text(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def tail(self, lines=30):
+        return tail(self.logpath, lines)
+
+
+DAEMONS = []
+
+
+def stop_all():
+    for d in reversed(DAEMONS):
+        try:
+            d.stop()
+        except Exception:  # keep stopping the others
+            traceback.print_exc()
+
+
+atexit.register(stop_all)
+
+
+def start_daemon(name, argv_for_ports, ready, nports=1, timeout=15.0,
+                 attempts=3, check_exit=True):
+    """Starts a daemon on fresh loopback ports and waits until ready.
+
+    argv_for_ports(ports) gives the argv; ready(daemon) returns True once
+    it serves.  If the process dies during start-up because a port was
+    taken in the meantime (EADDRINUSE), it is started again on new ports.
+    """
+    last = None
+    for attempt in range(attempts):
+        ports = [free_port() for _ in range(nports)]
+        logpath = os.path.join(LOGDIR.get(),
+                               "%02d-%s.log" % (len(DAEMONS), name))
+        d = Daemon(name, argv_for_ports(ports), logpath, ports, check_exit)
+        DAEMONS.append(d)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not d.alive():
+                break
+            try:
+                if ready(d):
+                    return d
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.05)
+        if d.alive():
+            d.stop()
+            raise TestFailure("%s not ready within %.0fs; log tail:\n%s" % (
+                name, timeout, d.tail()))
+        d.stop()
+        last = d
+        text = d.log_text().lower()
+        if "in use" not in text and "eaddrinuse" not in text:
+            break
+    raise TestFailure("%s exited during start-up (code %s): %s\nlog tail:\n%s"
+                      % (name, last.exit_code, " ".join(last.argv),
+                         last.tail()))
+
+
+def start_proxy(*extra, name="proxy", timeout=15.0):
+    def argv(ports):
+        return [PROXY, "--web.listen-address=127.0.0.1:%d" % ports[0],
+                "--log.level=debug"] + list(extra)
+
+    def ready(d):
+        return http_request(d.port, "GET", "/metrics", timeout=1.0).status \
+            == 200
+
+    return start_daemon(name, argv, ready, timeout=timeout)
+
+
+def start_client(proxy_url, fqdn, *extra, name="client", registered_at=None,
+                 ready=None, timeout=15.0):
+    """Starts pushprox-client; by default waits until the proxy on port
+    registered_at lists fqdn in /clients (or only until the process runs,
+    if registered_at is None and no ready function is given)."""
+    def argv(ports):
+        return [CLIENT, "--proxy-url=" + proxy_url, "--fqdn=" + fqdn,
+                "--metrics-addr=127.0.0.1:%d" % ports[0],
+                "--proxy.retry.initial-wait=100ms",
+                "--proxy.retry.max-wait=500ms",
+                "--log.level=debug"] + list(extra)
+
+    if ready is None:
+        if registered_at is not None:
+            def ready(d):
+                return fqdn in client_fqdns(registered_at, timeout=1.0)
+        else:
+            def ready(d):
+                return http_request(d.port, "GET", "/metrics",
+                                    timeout=1.0).status == 200
+    return start_daemon(name, argv, ready, timeout=timeout)
+
+
+def daemon_hygiene_problems():
+    """Sanitizer reports in any log, and daemons that did not exit 0 on
+    our SIGTERM (or died by themselves)."""
+    problems = []
+    for d in DAEMONS:
+        code = d.stop()
+        if not d.check_exit:    # not ours (Prometheus, node exporter)
+            continue
+        text = d.log_text()
+        m = SANITIZER_RE.search(text)
+        if m:
+            start = max(0, m.start() - 200)
+            problems.append("%s (pid %d): sanitizer report in %s:\n%s" % (
+                d.name, d.pid, d.logpath, text[start:start + 3000]))
+        if d.stopped_by_us and code != 0:
+            problems.append("%s (pid %d) exited with %s on SIGTERM; log "
+                            "tail:\n%s" % (d.name, d.pid, code, d.tail(15)))
+        elif not d.stopped_by_us and isinstance(code, int) and code < 0:
+            problems.append("%s (pid %d) died of signal %d; log tail:\n%s"
+                            % (d.name, d.pid, -code, d.tail(15)))
+    return problems
+
+
+def run_cmd(argv, timeout=10.0):
+    """Runs a short command; returns (exit code, stdout, stderr)."""
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=timeout)
+    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"))
+
+
+# ---------------------------------------------------------- raw HTTP ---
+
+class Response:
+    def __init__(self, version, status, reason, headers, body, raw_head):
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.headers = headers      # list of (name, value), in order
+        self.body = body
+        self.raw_head = raw_head
+
+    def header(self, name, default=None):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return default
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    def has_header(self, name):
+        return self.header(name) is not None
+
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def __repr__(self):
+        return "<%s %d %r body=%r>" % (self.version, self.status, self.reason,
+                                       self.body[:200])
+
+
+class Request:
+    def __init__(self, method, target, version, headers, body):
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        self.body = body
+
+    header = Response.header
+    has_header = Response.has_header
+
+
+class _Reader:
+    """Buffered reads from a socket, bounded by a deadline."""
+
+    def __init__(self, sock, deadline):
+        self.sock = sock
+        self.buf = b""
+        self.deadline = deadline
+        self.eof = False
+
+    def _fill(self):
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("deadline passed")
+        self.sock.settimeout(left)
+        data = self.sock.recv(65536)
+        if not data:
+            self.eof = True
+        self.buf += data
+        return bool(data)
+
+    def until(self, sep, limit=1 << 20):
+        while sep not in self.buf:
+            if len(self.buf) > limit:
+                raise ValueError("no %r within %d bytes" % (sep, limit))
+            if not self._fill():
+                raise ConnectionError("connection closed before %r; got %r"
+                                      % (sep, self.buf[:300]))
+        i = self.buf.index(sep) + len(sep)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def exactly(self, n):
+        while len(self.buf) < n:
+            if not self._fill():
+                raise ConnectionError("connection closed after %d of %d "
+                                      "body bytes" % (len(self.buf), n))
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def rest(self, limit=256 << 20):
+        while not self.eof:
+            if len(self.buf) > limit:
+                raise ValueError("body over %d bytes" % limit)
+            self._fill()
+        out, self.buf = self.buf, b""
+        return out
+
+
+def _parse_headers(lines):
+    headers = []
+    for line in lines:
+        if not line:
+            continue
+        if b":" not in line:
+            raise ValueError("bad header line %r" % line)
+        k, v = line.split(b":", 1)
+        headers.append((k.decode("latin-1").strip(),
+                        v.decode("latin-1").strip()))
+    return headers
+
+
+def _read_body(reader, headers, status=None, method=None, is_request=False):
+    def hv(name):
+        for k, v in headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    if method == "HEAD" or (status is not None and
+                            (100 <= status < 200 or status in (204, 304))):
+        return b""
+    te = hv("transfer-encoding")
+    if te and "chunked" in te.lower():
+        body = b""
+        for _ in range(1 << 20):
+            line = reader.until(b"\r\n").rstrip(b"\r\n")
+            size = int(line.split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                # trailers, up to the empty line
+                for _ in range(1000):
+                    if reader.until(b"\r\n") == b"\r\n":
+                        break
+                return body
+            body += reader.exactly(size)
+            check(reader.exactly(2) == b"\r\n", "chunk not ended by CRLF")
+        raise ValueError("too many chunks")
+    cl = hv("content-length")
+    if cl is not None:
+        return reader.exactly(int(cl))
+    if is_request:
+        return b""
+    return reader.rest()
+
+
+def read_response(reader, method="GET"):
+    head = reader.until(b"\r\n\r\n")
+    lines = head[:-4].split(b"\r\n")
+    m = re.match(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?$", lines[0])
+    if not m:
+        raise ValueError("bad status line %r" % lines[0])
+    headers = _parse_headers(lines[1:])
+    status = int(m.group(2))
+    body = _read_body(reader, headers, status=status, method=method)
+    return Response(m.group(1).decode(), status,
+                    (m.group(3) or b"").decode("latin-1"), headers, body,
+                    head)
+
+
+def parse_response_bytes(data):
+    """Parses a whole serialized response (e.g. a push body); a body with
+    no length runs to the end of data."""
+    r = _BytesReader(data)
+    resp = read_response(r)
+    return resp, r.buf
+
+
+def parse_request_bytes(data):
+    """Parses a whole serialized request (e.g. a poll answer body)."""
+    r = _BytesReader(data)
+    head = r.until(b"\r\n\r\n")
+    lines = head[:-4].split(b"\r\n")
+    parts = lines[0].decode("latin-1").split(" ")
+    check(len(parts) == 3, "bad request line %r" % lines[0])
+    headers = _parse_headers(lines[1:])
+    body = _read_body(r, headers, is_request=True)
+    return Request(parts[0], parts[1], parts[2], headers, body), r.buf
+
+
+class _BytesReader(_Reader):
+    def __init__(self, data):
+        super().__init__(None, time.monotonic() + 3600)
+        self.buf = data
+        self.eof = True
+
+    def _fill(self):
+        return False
+
+
+def connect(port, timeout=IO_TIMEOUT):
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+
+def raw_exchange(port, data, timeout=IO_TIMEOUT, method="GET", sock=None):
+    """Sends exact bytes, reads one response.  With sock given, uses (and
+    leaves open) that connection; otherwise opens and closes one."""
+    own = sock is None
+    if own:
+        sock = connect(port, timeout)
+    try:
+        sock.sendall(data)
+        reader = _Reader(sock, time.monotonic() + timeout)
+        return read_response(reader, method=method)
+    finally:
+        if own:
+            sock.close()
+
+
+def http_request(port, method, target, headers=None, body=b"",
+                 timeout=IO_TIMEOUT, host=None):
+    """A plain HTTP/1.1 request with Connection: close."""
+    if isinstance(body, str):
+        body = body.encode()
+    lines = ["%s %s HTTP/1.1" % (method, target),
+             "Host: %s" % (host or "127.0.0.1:%d" % port)]
+    for k, v in (headers or {}).items():
+        lines.append("%s: %s" % (k, v))
+    if body or method in ("POST", "PUT"):
+        lines.append("Content-Length: %d" % len(body))
+    lines.append("Connection: close")
+    data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    return raw_exchange(port, data, timeout=timeout, method=method)
+
+
+def scrape_request_bytes(hostport, path="/metrics", timeout_s=10,
+                         extra=None, connection_close=True):
+    """The proxy-form request Prometheus 2.42 sends (Go's WriteProxy)."""
+    lines = ["GET http://%s%s HTTP/1.1" % (hostport, path),
+             "Host: %s" % hostport,
+             "User-Agent: Prometheus/2.42.0",
+             "Accept: " + PROMETHEUS_ACCEPT,
+             "Accept-Encoding: gzip"]
+    if timeout_s is not None:
+        lines.append("X-Prometheus-Scrape-Timeout-Seconds: %s" % timeout_s)
+    for k, v in (extra or []):
+        lines.append("%s: %s" % (k, v))
+    if connection_close:
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def scrape(proxy_port, hostport, path="/metrics", timeout_s=10, extra=None,
+           io_timeout=IO_TIMEOUT):
+    """One scrape through the proxy; returns (Response, seconds taken)."""
+    t0 = time.monotonic()
+    resp = raw_exchange(proxy_port,
+                        scrape_request_bytes(hostport, path, timeout_s,
+                                             extra),
+                        timeout=io_timeout)
+    return resp, time.monotonic() - t0
+
+
+def client_fqdns(proxy_port, timeout=IO_TIMEOUT):
+    resp = http_request(proxy_port, "GET", "/clients", timeout=timeout)
+    if resp.status != 200:
+        return []
+    out = []
+    for group in json.loads(resp.body):
+        out.extend(group.get("targets", []))
+    return out
+
+
+def wait_for(cond, timeout, what, interval=0.05):
+    """Polls cond() until true, at most timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last_err = None
+    while time.monotonic() < deadline:
+        try:
+            v = cond()
+            if v:
+                return v
+        except (OSError, ValueError) as e:
+            last_err = e
+        time.sleep(interval)
+    raise TestFailure("timed out after %.1fs waiting for %s%s" % (
+        timeout, what, " (last error: %s)" % last_err if last_err else ""))
+
+
+def wait_registered(proxy_port, fqdn, timeout=10.0):
+    return wait_for(lambda: fqdn in client_fqdns(proxy_port, timeout=1.0),
+                    timeout, "%s in /clients" % fqdn)
+
+
+def wait_unregistered_or_absent(proxy_port, fqdn, timeout=10.0):
+    return wait_for(lambda: fqdn not in client_fqdns(proxy_port, timeout=1.0),
+                    timeout, "%s gone from /clients" % fqdn)
+
+
+def load_sample(name, **subst):
+    """Reads tests/data/<name> as bytes and replaces @KEY@ placeholders."""
+    with open(os.path.join(DATA_DIR, name), "rb") as f:
+        data = f.read()
+    for k, v in subst.items():
+        if isinstance(v, int):
+            v = str(v)
+        if isinstance(v, str):
+            v = v.encode("latin-1")
+        data = data.replace(b"@" + k.encode() + b"@", v)
+    head = data.split(b"\r\n\r\n", 1)[0]
+    check(not re.search(rb"@[A-Z_]+@", head),
+          "unreplaced placeholder in %s" % name)
+    return data
+
+
+# ------------------------------------------------------ target server ---
+
+class Route:
+    """What the target serves at one path.
+
+    body may be bytes or a function(handler) -> bytes (called per request).
+    """
+
+    def __init__(self, body=b"", status=200, headers=None, delay=0.0,
+                 gzip_body=False, chunked=False,
+                 content_type="text/plain; version=0.0.4; charset=utf-8"):
+        self.body = body
+        self.status = status
+        self.headers = list(headers or [])
+        self.delay = delay
+        self.gzip_body = gzip_body
+        self.chunked = chunked
+        self.content_type = content_type
+
+
+class _TargetHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "pushprox-test-target"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def do_GET(self):
+        srv = self.server.owner
+        path = urllib.parse.urlsplit(self.path).path
+        with srv.lock:
+            srv.requests.append(Request(self.command, self.path,
+                                        self.request_version,
+                                        list(self.headers.items()), b""))
+            route = srv.routes.get(path, srv.default_route)
+        if route is None:
+            body = b"no route for " + path.encode() + b"\n"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if route.delay:
+            srv.stop_event.wait(route.delay)
+        body = route.body(self) if callable(route.body) else route.body
+        encoded = body
+        accept_enc = self.headers.get("Accept-Encoding", "")
+        gz = route.gzip_body and "gzip" in accept_enc
+        if gz:
+            encoded = gzip.compress(body, mtime=0)
+        with srv.lock:
+            srv.sent.append(encoded)
+        try:
+            self.send_response(route.status)
+            if route.content_type:
+                self.send_header("Content-Type", route.content_type)
+            if gz:
+                self.send_header("Content-Encoding", "gzip")
+            for k, v in route.headers:
+                self.send_header(k, v)
+            if route.chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                step = max(1, len(encoded) // 3)
+                for i in range(0, len(encoded), step):
+                    part = encoded[i:i + step]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.write(b"0\r\n\r\n")
+            else:
+                self.send_header("Content-Length", str(len(encoded)))
+                self.end_headers()
+                self.wfile.write(encoded)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+class TargetServer:
+    """An HTTP target on 127.0.0.1:<ephemeral>, in a thread."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.routes = {}
+        self.default_route = None
+        self.requests = []
+        self.sent = []
+        self.stop_event = threading.Event()
+        self.httpd = _QuietServer(("127.0.0.1", 0), _TargetHandler)
+        self.httpd.owner = self
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       kwargs={"poll_interval": 0.1},
+                                       daemon=True)
+        self.thread.start()
+        atexit.register(self.close)
+
+    def route(self, path, route):
+        with self.lock:
+            self.routes[path] = route
+
+    def clear(self):
+        with self.lock:
+            self.requests = []
+            self.sent = []
+
+    def requests_for(self, path):
+        with self.lock:
+            return [r for r in self.requests
+                    if urllib.parse.urlsplit(r.target).path == path]
+
+    def close(self):
+        if not self.stop_event.is_set():
+            self.stop_event.set()
+            self.httpd.shutdown()
+            self.httpd.server_close()
+
+
+# --------------------------------------------------------- fake proxy ---
+
+class FakeProxy:
+    """Speaks the reference Go PushProx proxy's side of the protocol.
+
+    poll_answers: a list of (status, body bytes, headers) popped one per
+    POST /poll; once empty, polls are held (at most hold seconds, or until
+    close) and then answered 204.  Records poll bodies and push bodies.
+    """
+
+    def __init__(self, poll_answers=None, hold=30.0):
+        self.lock = threading.Lock()
+        self.cond = threading.Condition(self.lock)
+        self.poll_answers = list(poll_answers or [])
+        self.polls = []           # raw bodies of POST .../poll
+        self.poll_paths = []
+        self.pushes = []          # raw bodies of POST .../push
+        self.push_paths = []
+        self.push_headers = []
+        self.hold = hold
+        self.stop_event = threading.Event()
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, fmt, *args):
+                pass
+
+            def _body(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                return self.rfile.read(n) if n else b""
+
+            def _answer(self, status, body=b"", headers=()):
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                body = self._body()
+                try:
+                    if self.path.endswith("/poll"):
+                        with owner.cond:
+                            owner.polls.append(body)
+                            owner.poll_paths.append(self.path)
+                            owner.cond.notify_all()
+                            ans = (owner.poll_answers.pop(0)
+                                   if owner.poll_answers else None)
+                        if ans is None:
+                            owner.stop_event.wait(owner.hold)
+                            self._answer(204)
+                        else:
+                            self._answer(*ans)
+                    elif self.path.endswith("/push"):
+                        with owner.cond:
+                            owner.pushes.append(body)
+                            owner.push_paths.append(self.path)
+                            owner.push_headers.append(
+                                list(self.headers.items()))
+                            owner.cond.notify_all()
+                        self._answer(200)
+                    else:
+                        self._answer(404, b"not found\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.url = "http://127.0.0.1:%d/" % self.port
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       kwargs={"poll_interval": 0.1},
+                                       daemon=True)
+        self.thread.start()
+        atexit.register(self.close)
+
+    def wait(self, pred, timeout, what):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not pred():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TestFailure("fake proxy: timed out after %.1fs "
+                                      "waiting for %s" % (timeout, what))
+                self.cond.wait(left)
+
+    def close(self):
+        if not self.stop_event.is_set():
+            self.stop_event.set()
+            self.httpd.shutdown()
+            self.httpd.server_close()
+
+
+# -------------------------------------------------------------- runner ---
+
+class Runner:
+    def __init__(self):
+        self.tests = []
+
+    def test(self, fn):
+        self.tests.append(fn)
+        return fn
+
+    def run(self):
+        passed = failed = 0
+        t_all = time.monotonic()
+        only = set(a for a in sys.argv[1:] if not a.startswith("-"))
+        for fn in self.tests:
+            if only and fn.__name__ not in only:
+                continue
+            t0 = time.monotonic()
+            try:
+                fn()
+            except Exception as e:  # a failed test, whatever the cause
+                failed += 1
+                detail = str(e) if isinstance(e, TestFailure) else \
+                    traceback.format_exc()
+                print("FAIL %s (%.2fs): %s" % (fn.__name__,
+                                               time.monotonic() - t0,
+                                               detail.rstrip()), flush=True)
+            else:
+                passed += 1
+                print("ok   %s (%.2fs)" % (fn.__name__,
+                                           time.monotonic() - t0),
+                      flush=True)
+        # Every daemon must stop cleanly on SIGTERM, with no sanitizer
+        # report in its log: that is one more test.
+        t0 = time.monotonic()
+        problems = daemon_hygiene_problems()
+        if problems:
+            failed += 1
+            print("FAIL daemons_exit_cleanly (%.2fs):\n%s" % (
+                time.monotonic() - t0, "\n".join(problems)), flush=True)
+        else:
+            passed += 1
+            print("ok   daemons_exit_cleanly (%.2fs)" % (
+                time.monotonic() - t0), flush=True)
+        if failed:
+            print("daemon logs of the failed run (tails):")
+            for d in DAEMONS:
+                print("--- %s (pid %d, %s) exit %s" % (d.name, d.pid,
+                                                      d.logpath, d.exit_code))
+                print(d.tail(20))
+            print("logs kept in %s" % LOGDIR.get())
+        elif LOGDIR.path and not LOGDIR.keep:
+            shutil.rmtree(LOGDIR.path, ignore_errors=True)
+        print("took %.1fs" % (time.monotonic() - t_all))
+        print("%d passed, %d failed" % (passed, failed), flush=True)
+        return 1 if failed else 0
+
+
+def require_binaries(*paths):
+    for p in paths:
+        if not os.access(p, os.X_OK):
+            print("missing binary %s" % p)
+            print("0 passed, 1 failed")
+            sys.exit(1)
+

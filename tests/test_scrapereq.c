@@ -1,0 +1,375 @@
+/*
+ * Unit tests for the poll answer parser (client/scrapereq.c): the
+ * reference proxy's scrape request, _scheme rewriting, the FQDN check,
+ * and every way a request can be refused (with or without an Id to
+ * answer it by).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "scrapereq.h"
+
+#define FQDN		"node1.example"
+#define DEF_TIMEOUT	15000
+
+#define REF_ANSWER \
+	"GET http://node1.example:9100/metrics HTTP/1.1\r\n" \
+	"Host: node1.example:9100\r\n" \
+	"User-Agent: Prometheus/2.42.0\r\n" \
+	"Accept: application/openmetrics-text;version=1.0.0," \
+	"application/openmetrics-text;version=0.0.1;q=0.75," \
+	"text/plain;version=0.0.4;q=0.5,*/*;q=0.1\r\n" \
+	"Accept-Encoding: gzip\r\n" \
+	"Id: 3f1c2a9e-6a0b-4d3e-9c1f-0b5a7d2e8c41\r\n" \
+	"X-Prometheus-Scrape-Timeout-Seconds: 10\r\n" \
+	"\r\n"
+
+static struct scrapereq *
+parse(const char *s)
+{
+	struct scrapereq *r = scrapereq_parse(s, strlen(s), FQDN, DEF_TIMEOUT);
+
+	ck_assert_ptr_nonnull(r);
+	return r;
+}
+
+/* Parses a request built from a URL line and extra headers. */
+static struct scrapereq *
+parsef(const char *method, const char *url, const char *headers)
+{
+	struct buf		 b;
+	struct scrapereq	*r;
+
+	buf_init(&b, 64 * 1024);
+	ck_assert_int_eq(buf_printf(&b, "%s %s HTTP/1.1\r\nHost: x\r\n%s\r\n",
+	    method, url, headers), 0);
+	r = parse(b.data);
+	buf_release(&b);
+	return r;
+}
+
+static const char *
+hdr(const struct scrapereq *r, const char *name)
+{
+	for (size_t i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return r->headers[i].value;
+	return NULL;
+}
+
+static void
+check_ref(struct scrapereq *r)
+{
+	ck_assert_msg(r->error == NULL, "error: %s", r->error);
+	ck_assert_str_eq(r->id, "3f1c2a9e-6a0b-4d3e-9c1f-0b5a7d2e8c41");
+	ck_assert_str_eq(r->url, "http://node1.example:9100/metrics");
+	ck_assert_str_eq(r->target, "http://node1.example:9100/metrics");
+	ck_assert_int_eq(r->timeout_ms, 10000);
+	ck_assert_uint_eq(r->nheaders, 4);
+	ck_assert_str_eq(hdr(r, "User-Agent"), "Prometheus/2.42.0");
+	ck_assert_str_eq(hdr(r, "Accept-Encoding"), "gzip");
+	ck_assert_ptr_nonnull(strstr(hdr(r, "Accept"), "q=0.1"));
+	ck_assert_str_eq(hdr(r, "X-Prometheus-Scrape-Timeout-Seconds"), "10");
+	ck_assert_ptr_null(hdr(r, "Host"));
+	ck_assert_ptr_null(hdr(r, "Id"));
+}
+
+START_TEST(test_reference_answer)
+{
+	struct scrapereq *r = parse(REF_ANSWER);
+
+	check_ref(r);
+	scrapereq_free(r);
+}
+END_TEST
+
+/* Reads tests/data/<name> whole; caller frees. */
+static char *
+slurp(const char *name, size_t *len)
+{
+	const char	*dir = getenv("TEST_DATA_DIR");
+	char		 path[1024];
+	FILE		*f;
+	char		*data;
+
+	snprintf(path, sizeof(path), "%s/%s", dir != NULL ? dir : "tests/data",
+	    name);
+	ck_assert_msg((f = fopen(path, "rb")) != NULL, "cannot open %s", path);
+	data = calloc(1, 64 * 1024 + 1);
+	ck_assert_ptr_nonnull(data);
+	*len = fread(data, 1, 64 * 1024, f);
+	fclose(f);
+	return data;
+}
+
+START_TEST(test_reference_fixture)
+{
+	size_t		 len;
+	char		*data = slurp("poll-answer-reference.txt", &len);
+	struct scrapereq *r;
+
+	ck_assert_int_eq(memcmp(data, REF_ANSWER, len), 0);
+	r = scrapereq_parse(data, len, "NODE1.example", DEF_TIMEOUT);
+	ck_assert_ptr_nonnull(r);
+	check_ref(r);
+	scrapereq_free(r);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_scheme_https_and_hop_by_hop)
+{
+	size_t		 len;
+	char		*data = slurp("poll-answer-https-hop.txt", &len);
+	struct scrapereq *r = scrapereq_parse(data, len, FQDN, DEF_TIMEOUT);
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(r->error == NULL, "error: %s", r->error);
+	ck_assert_str_eq(r->id, "0123456789abcdef");
+	ck_assert_str_eq(r->url,
+	    "https://node1.example:9100/metrics?module=x&target=y");
+	ck_assert_int_eq(r->timeout_ms, 9500);
+	ck_assert_str_eq(hdr(r, "User-Agent"), "Prometheus/2.42.0");
+	ck_assert_str_eq(hdr(r, "Accept-Encoding"), "gzip");
+	ck_assert_str_eq(hdr(r, "X-Prometheus-Scrape-Timeout-Seconds"), "9.5");
+	ck_assert_uint_eq(r->nheaders, 3);
+	scrapereq_free(r);
+	free(data);
+}
+END_TEST
+
+static const struct {
+	const char	*in;
+	const char	*out;
+} scheme_cases[] = {
+	{ "http://node1.example:9100/metrics?_scheme=https",
+	  "https://node1.example:9100/metrics" },
+	{ "http://node1.example/metrics?_scheme=https",
+	  "https://node1.example/metrics" },
+	{ "http://node1.example:9100/m?_scheme=http&a=1",
+	  "http://node1.example:9100/m?a=1" },
+	{ "http://node1.example:9100/m?a=1&_scheme=https",
+	  "https://node1.example:9100/m?a=1" },
+	{ "http://node1.example:9100/m?a=1&b=%20&c",
+	  "http://node1.example:9100/m?a=1&b=%20&c" },
+	{ "http://node1.example:9100/m?a=1&_scheme=https&_scheme=http&z=",
+	  "https://node1.example:9100/m?a=1&z=" },
+	{ "http://node1.example:9100/m?_schemex=1&x_scheme=https",
+	  "http://node1.example:9100/m?_schemex=1&x_scheme=https" },
+	{ "http://NODE1.EXAMPLE:9100/m", "http://node1.example:9100/m" },
+	{ "http://node1.example", "http://node1.example/" },
+};
+
+START_TEST(test_scheme_rewrite)
+{
+	struct scrapereq *r = parsef("GET", scheme_cases[_i].in,
+	    "Id: a\r\n");
+
+	ck_assert_msg(r->error == NULL, "%s: %s", scheme_cases[_i].in,
+	    r->error);
+	ck_assert_str_eq(r->url, scheme_cases[_i].out);
+	ck_assert_int_eq(r->timeout_ms, DEF_TIMEOUT);
+	scrapereq_free(r);
+}
+END_TEST
+
+/* Refused requests that still carry an Id (answerable with a 500). */
+static const struct {
+	const char	*method;
+	const char	*url;
+	const char	*headers;
+	const char	*error;
+} refused[] = {
+	{ "GET", "http://node2.example:9100/metrics", "Id: a\r\n",
+	  "scrape target host \"node2.example\" is not this client's FQDN "
+	  "\"node1.example\"" },
+	{ "GET", "http://127.0.0.1:22/", "Id: a\r\n",
+	  "scrape target host \"127.0.0.1\" is not this client's FQDN "
+	  "\"node1.example\"" },
+	{ "POST", "http://node1.example:9100/metrics", "Id: a\r\n",
+	  "scrape request method \"POST\" is not GET" },
+	{ "GET", "http://node1.example:9100/metrics",
+	  "Id: a\r\nX-Prometheus-Scrape-Timeout-Seconds: abc\r\n",
+	  "scrape request has an invalid X-Prometheus-Scrape-Timeout-Seconds "
+	  "\"abc\": not a positive number of seconds" },
+	{ "GET", "http://node1.example:9100/metrics",
+	  "Id: a\r\nX-Prometheus-Scrape-Timeout-Seconds: -1\r\n",
+	  "scrape request has an invalid X-Prometheus-Scrape-Timeout-Seconds "
+	  "\"-1\": not a positive number of seconds" },
+	{ "GET", "http://node1.example:9100/metrics",
+	  "Id: a\r\nX-Prometheus-Scrape-Timeout-Seconds: 0\r\n",
+	  "scrape request has an invalid X-Prometheus-Scrape-Timeout-Seconds "
+	  "\"0\": not a positive number of seconds" },
+	{ "GET", "http://node1.example:9100/m?_scheme=ftp", "Id: a\r\n",
+	  "scrape request parameter _scheme=\"ftp\" is neither http nor "
+	  "https" },
+	{ "GET", "/metrics", "Id: a\r\n",
+	  "scrape request URL \"/metrics\" is not an absolute http(s) URL: "
+	  "not an absolute http(s) URL" },
+	{ "GET", "ftp://node1.example/metrics", "Id: a\r\n",
+	  "scrape request URL \"ftp://node1.example/metrics\" is not an "
+	  "absolute http(s) URL: scheme must be http or https" },
+};
+
+START_TEST(test_refused)
+{
+	struct scrapereq *r = parsef(refused[_i].method, refused[_i].url,
+	    refused[_i].headers);
+
+	ck_assert_ptr_nonnull(r->error);
+	ck_assert_str_eq(r->error, refused[_i].error);
+	ck_assert_str_eq(r->id, "a");
+	scrapereq_free(r);
+}
+END_TEST
+
+/* Unusable requests: no Id, nothing to answer. */
+static const struct {
+	const char	*body;
+	const char	*error_prefix;
+} unusable[] = {
+	{ "GET http://node1.example:9100/metrics HTTP/1.1\r\n"
+	  "Host: node1.example:9100\r\n\r\n",
+	  "scrape request has no Id header" },
+	{ "GET http://node1.example:9100/metrics HTTP/1.1\r\nId:\r\n\r\n",
+	  "scrape request has no Id header" },
+	{ "", "scrape request is empty" },
+	{ "<html><body>502 Bad Gateway</body></html>\r\n",
+	  "scrape request is not a valid HTTP request: " },
+	{ "GET http://node1.example:9100/metrics HTTP/1.1\r\nId: a\r\n",
+	  "scrape request is not a valid HTTP request: " },
+	{ "GET http://node1.example:9100/metrics HTTP/1.1\r\nId: a\r\n"
+	  "Bad Header\r\n\r\n",
+	  "scrape request is not a valid HTTP request: " },
+};
+
+START_TEST(test_unusable)
+{
+	struct scrapereq *r = parse(unusable[_i].body);
+	size_t		 n = strlen(unusable[_i].error_prefix);
+
+	ck_assert_ptr_nonnull(r->error);
+	ck_assert_msg(strncmp(r->error, unusable[_i].error_prefix, n) == 0,
+	    "got \"%s\"", r->error);
+	ck_assert_uint_gt(strlen(r->error), n);
+	scrapereq_free(r);
+}
+END_TEST
+
+START_TEST(test_missing_id_has_no_id)
+{
+	struct scrapereq *r = parsef("GET", "http://node1.example:9100/m",
+	    "Accept: */*\r\n");
+
+	ck_assert_ptr_null(r->id);
+	ck_assert_str_eq(r->error, "scrape request has no Id header");
+	scrapereq_free(r);
+}
+END_TEST
+
+START_TEST(test_hop_by_hop_dropped)
+{
+	struct scrapereq *r = parsef("GET", "http://node1.example:9100/m",
+	    "Id: a\r\n"
+	    "Proxy-Authorization: Basic dXNlcjpwYXNz\r\n"
+	    "Connection: X-Drop-Me\r\n"
+	    "X-Drop-Me: 1\r\n"
+	    "Keep-Alive: timeout=5\r\n"
+	    "Upgrade: websocket\r\n"
+	    "TE: trailers\r\n"
+	    "Proxy-Authenticate: Basic\r\n"
+	    "Authorization: Bearer t\r\n"
+	    "X-Empty:\r\n"
+	    "Accept: text/plain\r\n");
+
+	ck_assert_msg(r->error == NULL, "error: %s", r->error);
+	ck_assert_ptr_null(hdr(r, "Proxy-Authorization"));
+	ck_assert_ptr_null(hdr(r, "Proxy-Authenticate"));
+	ck_assert_ptr_null(hdr(r, "Connection"));
+	ck_assert_ptr_null(hdr(r, "X-Drop-Me"));
+	ck_assert_ptr_null(hdr(r, "Keep-Alive"));
+	ck_assert_ptr_null(hdr(r, "Upgrade"));
+	ck_assert_ptr_null(hdr(r, "TE"));
+	ck_assert_ptr_null(hdr(r, "Host"));
+	ck_assert_str_eq(hdr(r, "Authorization"), "Bearer t");
+	ck_assert_str_eq(hdr(r, "X-Empty"), "");
+	ck_assert_str_eq(hdr(r, "Accept"), "text/plain");
+	ck_assert_uint_eq(r->nheaders, 3);
+	scrapereq_free(r);
+}
+END_TEST
+
+START_TEST(test_fractional_timeout)
+{
+	struct scrapereq *r = parsef("GET", "http://node1.example:9100/m",
+	    "Id: a\r\nX-Prometheus-Scrape-Timeout-Seconds: 0.25\r\n");
+
+	ck_assert_msg(r->error == NULL, "error: %s", r->error);
+	ck_assert_int_eq(r->timeout_ms, 250);
+	scrapereq_free(r);
+}
+END_TEST
+
+START_TEST(test_go_fixture)
+{
+	size_t		 len;
+	char		*tmpl = slurp("go_poll_answer.http", &len);
+	struct buf	 b;
+	struct scrapereq *r;
+
+	/* Fill the @TARGET@ and @ID@ placeholders. */
+	buf_init(&b, 128 * 1024);
+	for (const char *p = tmpl; *p != '\0'; p++) {
+		if (strncmp(p, "@TARGET@", 8) == 0) {
+			ck_assert_int_eq(buf_puts(&b, "node1.example:9100"), 0);
+			p += 7;
+		} else if (strncmp(p, "@ID@", 4) == 0) {
+			ck_assert_int_eq(buf_puts(&b, "id-1"), 0);
+			p += 3;
+		} else
+			ck_assert_int_eq(buf_append(&b, p, 1), 0);
+	}
+	r = scrapereq_parse(b.data, b.len, FQDN, DEF_TIMEOUT);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(r->error == NULL, "error: %s", r->error);
+	ck_assert_str_eq(r->id, "id-1");
+	ck_assert_str_eq(r->url, "http://node1.example:9100/metrics");
+	ck_assert_int_eq(r->timeout_ms, 10000);
+	scrapereq_free(r);
+	buf_release(&b);
+	free(tmpl);
+}
+END_TEST
+
+START_TEST(test_free_null)
+{
+	scrapereq_free(NULL);
+}
+END_TEST
+
+#define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
+
+Suite *
+scrapereq_suite(void)
+{
+	Suite	*s = suite_create("scrapereq");
+	TCase	*tc = tcase_create("parse");
+
+	tcase_add_test(tc, test_reference_answer);
+	tcase_add_test(tc, test_reference_fixture);
+	tcase_add_test(tc, test_scheme_https_and_hop_by_hop);
+	tcase_add_loop_test(tc, test_scheme_rewrite, 0, NELEM(scheme_cases));
+	tcase_add_loop_test(tc, test_refused, 0, NELEM(refused));
+	tcase_add_loop_test(tc, test_unusable, 0, NELEM(unusable));
+	tcase_add_test(tc, test_missing_id_has_no_id);
+	tcase_add_test(tc, test_hop_by_hop_dropped);
+	tcase_add_test(tc, test_fractional_timeout);
+	tcase_add_test(tc, test_go_fixture);
+	tcase_add_test(tc, test_free_null);
+	suite_add_tcase(s, tc);
+	return s;
+}
