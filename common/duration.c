@@ -94,7 +94,7 @@ duration_parse_seconds(const char *s, int64_t *ms)
 	char	*end;
 	double	 v;
 
-	/* strtod would skip leading blanks; a header value must not have any. */
+	/* strtod skips leading blanks; a header value must not have any. */
 	if (*s == '\0' || isspace((unsigned char)*s))
 		return -1;
 	errno = 0;

@@ -52,13 +52,13 @@ flags_error(struct flags_ctx *c, const char *fmt, ...)
 }
 
 static bool
-flags_unbounded(const struct flag_def *row)
+flags_unbounded_check(const struct flag_def *row)
 {
 	return row->min == 0 && row->max == 0;
 }
 
 static void
-flags_format_num(const struct flag_def *row, int64_t v, char *buf,
+flags_num_format(const struct flag_def *row, int64_t v, char *buf,
     size_t len)
 {
 	if (row->type == FLAG_DURATION)
@@ -76,10 +76,10 @@ flags_range_check(const struct flag_def *row, int64_t v, char *why,
 {
 	char	 lo[64], hi[64];
 
-	if (flags_unbounded(row) || (v >= row->min && v <= row->max))
+	if (flags_unbounded_check(row) || (v >= row->min && v <= row->max))
 		return 0;
-	flags_format_num(row, row->min, lo, sizeof(lo));
-	flags_format_num(row, row->max, hi, sizeof(hi));
+	flags_num_format(row, row->min, lo, sizeof(lo));
+	flags_num_format(row, row->max, hi, sizeof(hi));
 	if (row->max == INT64_MAX)
 		snprintf(why, len, "must be at least %s", lo);
 	else if (row->min == INT64_MIN)
@@ -130,7 +130,7 @@ flags_int_parse(const char *s, int64_t *out)
 }
 
 static void
-flags_enum_choices(const struct flag_def *row, char *buf, size_t len)
+flags_choices_format(const struct flag_def *row, char *buf, size_t len)
 {
 	size_t	 i, off = 0;
 	int	 w;
@@ -237,7 +237,7 @@ flags_value_set(struct flags_ctx *c, size_t i, const char *val,
 		if (row->choices == NULL || row->choices[k] == NULL) {
 			char	 list[400];
 
-			flags_enum_choices(row, list, sizeof(list));
+			flags_choices_format(row, list, sizeof(list));
 			snprintf(buf, sizeof(buf), "must be one of: %s", list);
 			why = buf;
 			break;
@@ -260,7 +260,7 @@ oom:
 }
 
 static const struct flag_def *
-flags_lookup(const struct flag_def *table, size_t n, const char *name,
+flags_row_find(const struct flag_def *table, size_t n, const char *name,
     size_t len, size_t *idx)
 {
 	size_t	 i;
@@ -305,9 +305,9 @@ flags_arg_parse(struct flags_ctx *c, int argc, char **argv, int *i,
 	name = a + 2;
 	eq = strchr(name, '=');
 	len = eq != NULL ? (size_t)(eq - name) : strlen(name);
-	row = flags_lookup(c->table, c->n, name, len, &idx);
+	row = flags_row_find(c->table, c->n, name, len, &idx);
 	if (row == NULL && len > 3 && strncmp(name, "no-", 3) == 0) {
-		row = flags_lookup(c->table, c->n, name + 3, len - 3, &idx);
+		row = flags_row_find(c->table, c->n, name + 3, len - 3, &idx);
 		if (row != NULL && row->type != FLAG_BOOL)
 			row = NULL;
 		negated = row != NULL;
@@ -339,7 +339,7 @@ flags_arg_parse(struct flags_ctx *c, int argc, char **argv, int *i,
 }
 
 static bool
-flags_missing(const struct flags_ctx *c, size_t i)
+flags_missing_check(const struct flags_ctx *c, size_t i)
 {
 	const struct flag_def	*row = &c->table[i];
 	const char		*s;
@@ -380,7 +380,8 @@ flags_run(struct flags_ctx *c, int argc, char **argv, FILE *out)
 			return r;
 	}
 	for (i = 0; i < c->n; i++) {
-		if ((c->table[i].flags & FLAG_REQUIRED) && flags_missing(c, i)) {
+		if ((c->table[i].flags & FLAG_REQUIRED) &&
+		    flags_missing_check(c, i)) {
 			flags_error(c, "missing required flag --%s",
 			    c->table[i].name);
 			return FLAGS_ERROR;
@@ -447,7 +448,7 @@ flags_parse(const struct flag_def *table, size_t n, void *cfg,
 
 /* The left column of a row in --help, e.g. "--log.level=<enum>". */
 static void
-flags_usage_left(const struct flag_def *row, char *buf, size_t len)
+flags_usage_left_format(const struct flag_def *row, char *buf, size_t len)
 {
 	static const char *const types[] = {
 		[FLAG_STRING] = "string", [FLAG_STRINGS] = "string",
@@ -472,7 +473,7 @@ flags_usage(const struct flag_def *table, size_t n,
 	size_t	 i, w = strlen("--version"), l;
 
 	for (i = 0; i < n; i++) {
-		flags_usage_left(&table[i], left, sizeof(left));
+		flags_usage_left_format(&table[i], left, sizeof(left));
 		if ((l = strlen(left)) > w)
 			w = l;
 	}
@@ -482,11 +483,11 @@ flags_usage(const struct flag_def *table, size_t n,
 	for (i = 0; i < n; i++) {
 		const struct flag_def *row = &table[i];
 
-		flags_usage_left(row, left, sizeof(left));
+		flags_usage_left_format(row, left, sizeof(left));
 		fprintf(out, "  %-*s  %s", (int)w, left,
 		    row->help != NULL ? row->help : "");
 		if (row->type == FLAG_ENUM) {
-			flags_enum_choices(row, list, sizeof(list));
+			flags_choices_format(row, list, sizeof(list));
 			fprintf(out, " (one of: %s)", list);
 		}
 		if (row->type == FLAG_STRINGS)

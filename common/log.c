@@ -53,7 +53,7 @@ log_enabled(enum log_level level)
 }
 
 static const char *
-log_level_name(enum log_level level)
+log_level_name_get(enum log_level level)
 {
 	if ((unsigned)level > LOG_LEVEL_ERROR)
 		return "error";
@@ -62,7 +62,7 @@ log_level_name(enum log_level level)
 
 /* Length of the valid UTF-8 sequence at p (of n bytes), or 0 if invalid. */
 static size_t
-log_utf8_len(const unsigned char *p, size_t n)
+log_utf8_len_get(const unsigned char *p, size_t n)
 {
 	size_t		 len, i;
 	uint32_t	 c;
@@ -92,7 +92,7 @@ log_utf8_len(const unsigned char *p, size_t n)
 }
 
 static bool
-log_logfmt_needs_quotes(const char *s, size_t n)
+log_logfmt_quoting_check(const char *s, size_t n)
 {
 	size_t	 i;
 
@@ -108,13 +108,13 @@ log_logfmt_needs_quotes(const char *s, size_t n)
 }
 
 static int
-log_logfmt_value(struct buf *b, const char *s, size_t n)
+log_logfmt_value_write(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t	 i;
 	int	 r = 0;
 
-	if (!log_logfmt_needs_quotes(s, n))
+	if (!log_logfmt_quoting_check(s, n))
 		return buf_append(b, s, n);
 	r |= buf_append(b, "\"", 1);
 	for (i = 0; i < n; i++) {
@@ -150,7 +150,7 @@ log_logfmt_value(struct buf *b, const char *s, size_t n)
 
 /* Keys come from code, but are still kept to a safe alphabet. */
 static int
-log_logfmt_key(struct buf *b, const char *k)
+log_logfmt_key_write(struct buf *b, const char *k)
 {
 	size_t	 i;
 	int	 r = 0;
@@ -169,7 +169,7 @@ log_logfmt_key(struct buf *b, const char *k)
 }
 
 static int
-log_json_string(struct buf *b, const char *s, size_t n)
+log_json_string_write(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t	 i, ul;
@@ -202,7 +202,7 @@ log_json_string(struct buf *b, const char *s, size_t n)
 			r |= buf_append(b, esc, sizeof(esc));
 		} else if (c < 0x80) {
 			r |= buf_append(b, &s[i], 1);
-		} else if ((ul = log_utf8_len((const unsigned char *)s + i,
+		} else if ((ul = log_utf8_len_get((const unsigned char *)s + i,
 		    n - i)) == 0) {
 			/* JSON must be UTF-8: stray bytes become U+FFFD. */
 			r |= buf_append(b, "\\ufffd", 6);
@@ -216,7 +216,8 @@ log_json_string(struct buf *b, const char *s, size_t n)
 }
 
 static int
-log_field(struct buf *b, bool first, const char *key, const char *val)
+log_field_write(struct buf *b, bool first, const char *key,
+    const char *val)
 {
 	size_t	 n;
 	int	 r = 0;
@@ -233,21 +234,21 @@ log_field(struct buf *b, bool first, const char *key, const char *val)
 	if (log_state.format == LOG_FORMAT_JSON) {
 		if (!first)
 			r |= buf_append(b, ",", 1);
-		r |= log_json_string(b, key, strlen(key));
+		r |= log_json_string_write(b, key, strlen(key));
 		r |= buf_append(b, ":", 1);
-		r |= log_json_string(b, val, n);
+		r |= log_json_string_write(b, val, n);
 	} else {
 		if (!first)
 			r |= buf_append(b, " ", 1);
-		r |= log_logfmt_key(b, key);
+		r |= log_logfmt_key_write(b, key);
 		r |= buf_append(b, "=", 1);
-		r |= log_logfmt_value(b, val, n);
+		r |= log_logfmt_value_write(b, val, n);
 	}
 	return r;
 }
 
 static void
-log_timestamp(char *ts, size_t len)
+log_timestamp_format(char *ts, size_t len)
 {
 	struct timespec	 now;
 	struct tm	 tm;
@@ -285,18 +286,18 @@ log_emit(enum log_level level, const char *caller, const char *msg, ...)
 
 	if (!log_enabled(level))
 		return;
-	log_timestamp(ts, sizeof(ts));
+	log_timestamp_format(ts, sizeof(ts));
 	buf_init(&b, LOG_MAX_LINE);
 	if (log_state.format == LOG_FORMAT_JSON)
 		r |= buf_append(&b, "{", 1);
-	r |= log_field(&b, true, "ts", ts);
-	r |= log_field(&b, false, "caller", caller);
-	r |= log_field(&b, false, "level", log_level_name(level));
-	r |= log_field(&b, false, "msg", msg);
+	r |= log_field_write(&b, true, "ts", ts);
+	r |= log_field_write(&b, false, "caller", caller);
+	r |= log_field_write(&b, false, "level", log_level_name_get(level));
+	r |= log_field_write(&b, false, "msg", msg);
 	va_start(ap, msg);
 	while (r == 0 && (k = va_arg(ap, const char *)) != NULL) {
 		v = va_arg(ap, const char *);
-		r |= log_field(&b, false, k, v);
+		r |= log_field_write(&b, false, k, v);
 	}
 	va_end(ap);
 	if (log_state.format == LOG_FORMAT_JSON)

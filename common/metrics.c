@@ -41,7 +41,7 @@ struct metric {
 	struct metrics		*reg;
 	struct metric		*next;
 	enum metric_type	 type;
-	char			*name;	/* name, help, labels: after the struct */
+	char			*name;	/* these 3 follow the struct */
 	char			*help;
 	char			*labels[METRICS_MAX_LABELS];
 	size_t			 nlabels;
@@ -73,7 +73,7 @@ metrics_xcalloc(size_t n, size_t size)
 }
 
 static bool
-metrics_name_valid(const char *s, bool colon)
+metrics_name_check(const char *s, bool colon)
 {
 	size_t	 i;
 
@@ -122,7 +122,7 @@ metrics_family_new(struct metrics *reg, enum metric_type type,
 	size_t			 i, nlen, hlen, llen;
 	char			*p, *q;
 
-	if (!metrics_name_valid(name, true))
+	if (!metrics_name_check(name, true))
 		fatal("invalid metric name");
 	if (strmap_get(reg->names, name) != NULL)
 		fatal("duplicate metric name");
@@ -145,7 +145,7 @@ metrics_family_new(struct metrics *reg, enum metric_type type,
 			q = p + strlen(p);
 		if (m->nlabels == METRICS_MAX_LABELS)
 			fatal("too many labels");
-		if (!metrics_name_valid(p, false) || strncmp(p, "__", 2) == 0 ||
+		if (!metrics_name_check(p, false) || strncmp(p, "__", 2) == 0 ||
 		    (type == METRIC_HISTOGRAM && strcmp(p, "le") == 0))
 			fatal("invalid label name");
 		m->labels[m->nlabels++] = p;
@@ -161,7 +161,8 @@ metrics_family_new(struct metrics *reg, enum metric_type type,
 			nbuckets--;	/* +Inf is implicit */
 		m->buckets = metrics_xcalloc(nbuckets, sizeof(*m->buckets));
 		if (nbuckets > 0)
-			memcpy(m->buckets, buckets, nbuckets * sizeof(*buckets));
+			memcpy(m->buckets, buckets,
+			    nbuckets * sizeof(*buckets));
 		m->nbuckets = nbuckets;
 	}
 	if (m->nlabels == 0) {
@@ -500,7 +501,7 @@ metrics_write(struct metrics *reg, struct buf *out)
 
 /* Field k (1-based, as in proc(5)) of /proc/self/stat, or NaN. */
 static double
-metrics_proc_stat_field(int k)
+metrics_proc_stat_read(int k)
 {
 	char	 line[2048], *p, *end;
 	FILE	*f;
@@ -531,7 +532,7 @@ metrics_proc_stat_field(int k)
 
 /* Value after prefix at the start of a line of path, or NaN. */
 static double
-metrics_proc_line_value(const char *path, const char *prefix)
+metrics_proc_line_read(const char *path, const char *prefix)
 {
 	char	 line[512], *p;
 	FILE	*f;
@@ -586,9 +587,10 @@ static const struct {
 
 /* Read afresh at each exposition, as client_golang does. */
 static double
-metrics_process_value(void *arg)
+metrics_process_read(void *arg)
 {
-	long		 hz = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+	long		 hz = sysconf(_SC_CLK_TCK);
+	long		 page = sysconf(_SC_PAGESIZE);
 	DIR		*d;
 	struct dirent	*de;
 	double		 n = 0;
@@ -597,13 +599,13 @@ metrics_process_value(void *arg)
 		hz = 100;
 	switch ((enum metrics_proc)(uintptr_t)arg) {
 	case METRICS_PROC_CPU:
-		return (metrics_proc_stat_field(14) +
-		    metrics_proc_stat_field(15)) / (double)hz;
+		return (metrics_proc_stat_read(14) +
+		    metrics_proc_stat_read(15)) / (double)hz;
 	case METRICS_PROC_RSS:
-		return metrics_proc_stat_field(24) *
+		return metrics_proc_stat_read(24) *
 		    (double)(page > 0 ? page : 4096);
 	case METRICS_PROC_VSIZE:
-		return metrics_proc_stat_field(23);
+		return metrics_proc_stat_read(23);
 	case METRICS_PROC_FDS:
 		if ((d = opendir("/proc/self/fd")) == NULL)
 			return NAN;
@@ -612,11 +614,11 @@ metrics_process_value(void *arg)
 		closedir(d);
 		return n;
 	case METRICS_PROC_MAX_FDS:
-		return metrics_proc_line_value("/proc/self/limits",
+		return metrics_proc_line_read("/proc/self/limits",
 		    "Max open files");
 	case METRICS_PROC_START:
-		return metrics_proc_line_value("/proc/stat", "btime") +
-		    metrics_proc_stat_field(22) / (double)hz;
+		return metrics_proc_line_read("/proc/stat", "btime") +
+		    metrics_proc_stat_read(22) / (double)hz;
 	}
 	return NAN;
 }
@@ -629,5 +631,5 @@ metrics_add_process(struct metrics *reg)
 	for (i = 0; i < sizeof(metrics_procs) / sizeof(metrics_procs[0]); i++)
 		metrics_add_cb(reg, metrics_procs[i].type,
 		    metrics_procs[i].name, metrics_procs[i].help,
-		    metrics_process_value, (void *)(uintptr_t)i);
+		    metrics_process_read, (void *)(uintptr_t)i);
 }

@@ -28,7 +28,7 @@ struct strmap {
 };
 
 static uint64_t
-strmap_hash(const char *key)
+strmap_hash_compute(const char *key)
 {
 	uint64_t	 h = 0xcbf29ce484222325ULL;
 
@@ -93,7 +93,7 @@ strmap_get(const struct strmap *m, const char *key)
 {
 	struct strmap_entry	*e;
 
-	e = *strmap_slot_find(m, key, strmap_hash(key));
+	e = *strmap_slot_find(m, key, strmap_hash_compute(key));
 	return e != NULL ? e->val : NULL;
 }
 
@@ -125,7 +125,7 @@ int
 strmap_put(struct strmap *m, const char *key, void *val)
 {
 	struct strmap_entry	**pp, *e;
-	uint64_t		  h = strmap_hash(key);
+	uint64_t		  h = strmap_hash_compute(key);
 	size_t			  klen;
 
 	pp = strmap_slot_find(m, key, h);
@@ -153,7 +153,7 @@ strmap_remove(struct strmap *m, const char *key)
 	struct strmap_entry	**pp, *e;
 	void			 *val;
 
-	pp = strmap_slot_find(m, key, strmap_hash(key));
+	pp = strmap_slot_find(m, key, strmap_hash_compute(key));
 	if ((e = *pp) == NULL)
 		return NULL;
 	*pp = e->next;

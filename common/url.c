@@ -17,7 +17,7 @@
 #define URL_FIELD(u, f)	((u)->field_set & (1 << (f)))
 
 static bool
-url_scheme_is(const char *s, size_t n, const char *name)
+url_scheme_match(const char *s, size_t n, const char *name)
 {
 	return strlen(name) == n && strncasecmp(s, name, n) == 0;
 }
@@ -41,9 +41,9 @@ url_parse(const char *s, struct url *u, const char **why)
 	}
 	sch = s + pu.field_data[UF_SCHEMA].off;
 	schlen = pu.field_data[UF_SCHEMA].len;
-	if (url_scheme_is(sch, schlen, "http"))
+	if (url_scheme_match(sch, schlen, "http"))
 		memcpy(u->scheme, "http", 5);
-	else if (url_scheme_is(sch, schlen, "https"))
+	else if (url_scheme_match(sch, schlen, "https"))
 		memcpy(u->scheme, "https", 6);
 	else {
 		*why = "scheme must be http or https";

@@ -194,6 +194,15 @@ def stop_all():
 atexit.register(stop_all)
 
 
+def _terminated(signum, frame):
+    # meson's timeout sends SIGTERM: exit through atexit, stopping daemons.
+    print("test script terminated by signal %d" % signum, flush=True)
+    sys.exit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _terminated)
+
+
 def start_daemon(name, argv_for_ports, ready, nports=1, timeout=15.0,
                  attempts=3, check_exit=True):
     """Starts a daemon on fresh loopback ports and waits until ready.
@@ -316,10 +325,6 @@ class Response:
             if k.lower() == name:
                 return v
         return default
-
-    def header_all(self, name):
-        name = name.lower()
-        return [v for k, v in self.headers if k.lower() == name]
 
     def has_header(self, name):
         return self.header(name) is not None
@@ -576,11 +581,6 @@ def wait_registered(proxy_port, fqdn, timeout=10.0):
                     timeout, "%s in /clients" % fqdn)
 
 
-def wait_unregistered_or_absent(proxy_port, fqdn, timeout=10.0):
-    return wait_for(lambda: fqdn not in client_fqdns(proxy_port, timeout=1.0),
-                    timeout, "%s gone from /clients" % fqdn)
-
-
 def load_sample(name, **subst):
     """Reads tests/data/<name> as bytes and replaces @KEY@ placeholders."""
     with open(os.path.join(DATA_DIR, name), "rb") as f:
@@ -678,6 +678,7 @@ class _TargetHandler(http.server.BaseHTTPRequestHandler):
 class _QuietServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128    # listen backlog: concurrent scrapes
 
     def handle_error(self, request, client_address):
         pass

@@ -299,6 +299,26 @@ def b_client_against_reference_proxy():
         target.close()
 
 
+@runner.test
+def b_client_polls_again_after_204():
+    # An idle poll answered 204 (our proxy's --poll.timeout) is not an
+    # error: the client polls again at once, without back-off.
+    fake = t.FakeProxy([], hold=0.2)
+    client = t.start_client(fake.url, "localhost",
+                            "--proxy.retry.initial-wait=2s",
+                            "--proxy.retry.max-wait=2s",
+                            name="client-204", ready=lambda d: True)
+    try:
+        t0 = time.monotonic()
+        fake.wait(lambda: len(fake.polls) >= 4, 5, "four polls")
+        took = time.monotonic() - t0
+        t.check(took < 1.8, "four polls took %.2fs: the client waits "
+                "after a 204" % took)
+    finally:
+        t.check_eq(client.stop(), 0, "client exit code on SIGTERM")
+        fake.close()
+
+
 if __name__ == "__main__":
     t.require_binaries(t.PROXY, t.CLIENT)
     sys.exit(runner.run())

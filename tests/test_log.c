@@ -50,8 +50,9 @@ START_TEST(test_log_defaults)
 	log_info("client registered", "fqdn", "node1");
 	ck_assert_int_eq(c.n, 1);
 	ck_assert_int_eq(c.levels[0], LOG_LEVEL_INFO);
-	ck_assert_str_eq(log_after_ts(c.lines[0]), "caller=test_log_defaults_fn "
-	    "level=info msg=\"client registered\" fqdn=node1");
+	ck_assert_str_eq(log_after_ts(c.lines[0]),
+	    "caller=test_log_defaults_fn level=info "
+	    "msg=\"client registered\" fqdn=node1");
 	log_set_hook(NULL, NULL);
 	log_info("no hook");
 	ck_assert_int_eq(c.n, 1);

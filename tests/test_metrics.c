@@ -37,7 +37,8 @@ START_TEST(test_metrics_counter_labels)
 	metric_add(c, 2, "node1", "200");
 	metric_add(c, 1, "node2", "200");
 	metric_add(c, 0.25, "node1", "504");
-	metric_add(c, -5, "node1", "504");	/* ignored: counters only rise */
+	/* Ignored: counters only go up. */
+	metric_add(c, -5, "node1", "504");
 	metric_set(g, 1e6);
 	metric_add(g, -1);
 	ck_assert(metric_value(c, "node2", "200") == 2);

@@ -53,7 +53,8 @@ START_TEST(test_strmap_many)
 	ck_assert_uint_eq(strmap_count(m), NKEYS);
 	for (i = 0; i < NKEYS; i++) {
 		snprintf(key, sizeof(key), "node%zu.example", i);
-		ck_assert_ptr_eq(strmap_get(m, key), (void *)(uintptr_t)(i + 1));
+		ck_assert_ptr_eq(strmap_get(m, key),
+		    (void *)(uintptr_t)(i + 1));
 	}
 	/* Remove the even keys; the odd ones must survive intact. */
 	for (i = 0; i < NKEYS; i += 2) {
