@@ -70,6 +70,8 @@ struct httpreq {
 	void			*abort_arg;
 	httpreq_drain_cb	 drain_cb;
 	void			*drain_arg;
+	httpreq_sent_cb		 sent_cb;
+	void			*sent_arg;
 	struct buf		 reply_headers;
 	struct timeval		 start;
 	int			 body_done;
@@ -90,6 +92,8 @@ struct httpconn {
 	const char		*close_reason;	/* set: close when feed returns */
 	int			 finish_pending; /* reply queued during feed */
 	int			 keep_alive;
+	httpreq_sent_cb		 sent_cb;	/* a reply waiting to be flushed */
+	void			*sent_arg;
 	char			 peer[INET6_ADDRSTRLEN + 8];
 };
 
@@ -204,6 +208,17 @@ req_free(struct httpreq *r)
 	free(r);
 }
 
+/* Reports the fate of a reply that asked for it; at most once. */
+static void
+conn_notify_sent(struct httpconn *c, int ok)
+{
+	httpreq_sent_cb cb = c->sent_cb;
+
+	c->sent_cb = NULL;
+	if (cb != NULL)
+		cb(ok, c->sent_arg);
+}
+
 /* The single teardown of a connection: tells the handler, frees all. */
 static void
 conn_close(struct httpconn *c, const char *why)
@@ -216,6 +231,8 @@ conn_close(struct httpconn *c, const char *why)
 		return;
 	}
 	log_debug("connection closed", "peer", c->peer, "reason", why);
+	conn_notify_sent(c, evbuffer_get_length(bufferevent_get_output(
+	    c->bev)) == 0);
 	c->req = NULL;
 	if (r != NULL) {
 		req_notify_abort(r, why);
@@ -363,6 +380,9 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	struct httpconn *c = arg;
 	size_t left = evbuffer_get_length(bufferevent_get_output(bev));
 
+	if (left == 0)
+		conn_notify_sent(c, 1);
+
 	if (c->state == CONN_CLOSING) {
 		if (left == 0)
 			conn_close(c, "reply sent, connection: close");
@@ -426,6 +446,13 @@ conn_finish_request(struct httpconn *c)
 		/* Never reset the parser under its own callbacks. */
 		c->finish_pending = 1;
 		return;
+	}
+	if (r != NULL && r->sent_cb != NULL) {
+		/* One watched reply at a time; an older one counts as sent. */
+		conn_notify_sent(c, 1);
+		c->sent_cb = r->sent_cb;
+		c->sent_arg = r->sent_arg;
+		r->sent_cb = NULL;
 	}
 	if (!c->keep_alive || r == NULL || !r->body_done) {
 		/* An unread body or "close" ends the connection. */
@@ -831,6 +858,13 @@ httpreq_set_abort_cb(struct httpreq *r, httpreq_abort_cb cb, void *arg)
 {
 	r->abort_cb = cb;
 	r->abort_arg = arg;
+}
+
+void
+httpreq_set_sent_cb(struct httpreq *r, httpreq_sent_cb cb, void *arg)
+{
+	r->sent_cb = cb;
+	r->sent_arg = arg;
 }
 
 void

@@ -48,6 +48,13 @@ typedef void (*httpreq_done_cb)(struct httpreq *req, void *arg);
 /* The connection failed before the reply was sent; req is freed after. */
 typedef void (*httpreq_abort_cb)(struct httpreq *req, const char *why,
     void *arg);
+/*
+ * A queued reply was written out to the socket (ok 1), or the connection
+ * failed before that (ok 0).  Runs exactly once for a reply that was
+ * queued, even at server shutdown; if the connection dies before the reply
+ * is queued, the abort callback runs instead.
+ */
+typedef void (*httpreq_sent_cb)(int ok, void *arg);
 /* The reply's queued output fell below the low-water mark. */
 typedef void (*httpreq_drain_cb)(struct httpreq *req, void *arg);
 
@@ -112,6 +119,9 @@ void httpreq_resume_body(struct httpreq *req);
 
 /* The request's abort callback (replaces any earlier one). */
 void httpreq_set_abort_cb(struct httpreq *req, httpreq_abort_cb cb, void *arg);
+
+/* Asks to be told whether the reply gets written out (see the cb type). */
+void httpreq_set_sent_cb(struct httpreq *req, httpreq_sent_cb cb, void *arg);
 
 /* Adds a header to the reply (before the reply starts); -1 if invalid. */
 int httpreq_add_header(struct httpreq *req, const char *name,

@@ -176,10 +176,12 @@ poll_start(struct proxy *px, struct httpreq *req)
 }
 
 void
-poll_deliver(struct poll *p, const struct buf *request)
+poll_deliver(struct poll *p, const struct buf *request,
+    void (*sent)(int ok, void *arg), void *arg)
 {
 	metric_add(p->px->stats->polls, 1, "scrape");
 	registry_touch(p->px->registry, p->fqdn, proxy_now_ms(p->px));
+	httpreq_set_sent_cb(p->req, sent, arg);
 	httpreq_reply(p->req, 200, "message/http", request->data, request->len);
 	poll_close(p, "scrape delivered");
 }

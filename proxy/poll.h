@@ -15,8 +15,12 @@ struct proxy;
 /* Takes over a POST /poll request; the poll frees itself when done. */
 void poll_start(struct proxy *px, struct httpreq *req);
 
-/* Answers the poll with a serialized scrape request, then frees it. */
-void poll_deliver(struct poll *p, const struct buf *request);
+/*
+ * Answers the poll with a serialized scrape request, then frees the poll;
+ * sent(ok, arg) later says whether the answer left this host.
+ */
+void poll_deliver(struct poll *p, const struct buf *request,
+    void (*sent)(int ok, void *arg), void *arg);
 
 /* The FQDN the poll registered (lower case); borrowed. */
 const char *poll_fqdn(const struct poll *p);

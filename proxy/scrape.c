@@ -38,8 +38,15 @@ enum scrape_state {
 	SCRAPE_RELAYING,
 };
 
+/* Outlives its scrape if need be: the sent callback always runs. */
+struct scrape_delivery {
+	struct scrape		*scrape;	/* NULL once the scrape is gone */
+};
+
 struct scrape {
 	struct proxy		*px;
+	struct scrape_delivery	*delivery;	/* the poll answer in flight */
+	int			 deliveries;
 	struct httpreq		*req;
 	enum scrape_state	 state;
 	struct registry_waiter	 w;
@@ -50,6 +57,8 @@ struct scrape {
 	char			 id[37];
 	char			 fqdn[256];
 };
+
+static void	scrape_match(struct scrape *);
 
 static const char *
 scrape_state_name(enum scrape_state s)
@@ -98,6 +107,8 @@ scrape_close(struct scrape *s, const char *outcome, const char *reason)
 	log_debug("scrape closed", "id", s->id, "fqdn", s->fqdn, "outcome",
 	    outcome, "reason", reason);
 	metric_add(px->stats->scrapes, 1, outcome);
+	if (s->delivery != NULL)
+		s->delivery->scrape = NULL;
 	registry_remove(px->registry, &s->w);
 	if (s->state == SCRAPE_SENT && strmap_get(px->scrapes, s->id) == s)
 		strmap_remove(px->scrapes, s->id);
@@ -220,7 +231,6 @@ scrape_start(struct proxy *px, struct httpreq *req)
 {
 	struct scrape *s;
 	struct url u;
-	struct registry_waiter *match = NULL;
 	const char *why;
 	char msg[1024];
 	struct timeval tv;
@@ -258,8 +268,18 @@ scrape_start(struct proxy *px, struct httpreq *req)
 	evtimer_add(s->timer, &tv);
 	log_debug("scrape", "id", s->id, "fqdn", s->fqdn, "url",
 	    httpreq_target(req));
-	switch (registry_add_scrape(px->registry, s->fqdn, proxy_now_ms(px),
-	    &s->w, &match)) {
+	scrape_match(s);
+}
+
+/* Hands a WAITING scrape to a poll, queues it, or fails it. */
+static void
+scrape_match(struct scrape *s)
+{
+	struct registry_waiter *match = NULL;
+	char msg[1024];
+
+	switch (registry_add_scrape(s->px->registry, s->fqdn,
+	    proxy_now_ms(s->px), &s->w, &match)) {
 	case REGISTRY_MATCHED:
 		scrape_hand_to_poll(s, match->owner);
 		break;
@@ -277,16 +297,43 @@ scrape_start(struct proxy *px, struct httpreq *req)
 	}
 }
 
+/*
+ * The poll answer carrying this scrape did not leave the host: the poll's
+ * connection failed.  Unless a push has claimed the scrape meanwhile, it
+ * goes back to waiting for another poll, within its own deadline.
+ */
+static void
+scrape_sent_cb(int ok, void *arg)
+{
+	struct scrape_delivery *d = arg;
+	struct scrape *s = d->scrape;
+
+	free(d);
+	if (s == NULL)
+		return;
+	s->delivery = NULL;
+	if (ok || s->state != SCRAPE_SENT)
+		return;
+	log_info("scrape request not delivered; retrying on another poll",
+	    "id", s->id, "fqdn", s->fqdn);
+	strmap_remove(s->px->scrapes, s->id);
+	scrape_set_state(s, SCRAPE_WAITING);
+	scrape_match(s);
+}
+
 void
 scrape_hand_to_poll(struct scrape *s, struct poll *p)
 {
-	if (strmap_put(s->px->scrapes, s->id, s) == -1) {
+	if (strmap_put(s->px->scrapes, s->id, s) == -1 ||
+	    (s->delivery = calloc(1, sizeof(*s->delivery))) == NULL) {
+		strmap_remove(s->px->scrapes, s->id);
 		scrape_fail(s, 503, "failed", "pushprox: out of memory");
 		return;
 	}
+	s->delivery->scrape = s;
+	s->deliveries++;
 	scrape_set_state(s, SCRAPE_SENT);
-	poll_deliver(p, &s->request);
-	buf_release(&s->request);
+	poll_deliver(p, &s->request, scrape_sent_cb, s->delivery);
 }
 
 struct scrape *
