@@ -16,32 +16,26 @@
  * only marks it there, and conn_process frees it when the parser returns.
  */
 #include <sys/queue.h>
-#include <sys/socket.h>
-#include <sys/types.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <event2/util.h>
 
 #include "duration.h"
 #include "httpserver.h"
 #include "limits.h"
+#include "listener.h"
 #include "log.h"
 
 #define HTTPSERVER_MAX_LISTENERS	4
-#define HTTPSERVER_ACCEPT_PAUSE_MS	100
 #define HTTPSERVER_MAX_REPLY_HEADERS	(8 * 1024)
 
 enum conn_state {
@@ -105,10 +99,8 @@ struct httpserver {
 	httpserver_request_cb	 cb;
 	httpserver_reply_cb	 reply_cb;
 	void			*arg;
-	struct evconnlistener	*listeners[HTTPSERVER_MAX_LISTENERS];
+	struct listener		*listeners[HTTPSERVER_MAX_LISTENERS];
 	size_t			 nlisteners;
-	int			 port;
-	struct event		*resume_ev;
 	struct httpconn_list	 conns;
 	size_t			 nconns;
 };
@@ -476,40 +468,7 @@ conn_finish_request(struct httpconn *c)
 }
 
 static void
-httpserver_setsockopts(evutil_socket_t fd)
-{
-	int on = 1, idle = 30, intvl = 10, cnt = 3;
-
-	/* Best effort: a failure here costs only dead-peer detection speed. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-}
-
-static void
-httpserver_peer_format(const struct sockaddr *sa, char *out, size_t len)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-		snprintf(out, len, "[%s]:%u", host, ntohs(s6->sin6_port));
-	} else if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)sa;
-
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		snprintf(out, len, "%s:%u", host, ntohs(s4->sin_port));
-	} else
-		snprintf(out, len, "unknown");
-}
-
-static void
-httpserver_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+httpserver_accept_cb(evutil_socket_t fd, const char *peer, void *arg)
 {
 	static const char full_body[] =
 	    "too many connections (limit set by --web.max-connections)\n";
@@ -521,8 +480,7 @@ httpserver_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	c->srv = s;
-	httpserver_peer_format(sa, c->peer, sizeof(c->peer));
-	httpserver_setsockopts(fd);
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->msg = httpmsg_new(HTTPMSG_REQUEST, s->cfg.max_header_bytes,
 	    &conn_msg_cbs, c);
@@ -559,33 +517,6 @@ httpserver_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
-static void
-httpserver_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct httpserver *s = arg;
-	size_t i;
-
-	for (i = 0; i < s->nlisteners; i++)
-		evconnlistener_enable(s->listeners[i]);
-}
-
-/* Out of descriptors: pause accepting briefly instead of spinning. */
-static void
-httpserver_accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	struct httpserver *s = arg;
-	struct timeval tv;
-	int err = EVUTIL_SOCKET_ERROR();
-	size_t i;
-
-	log_warn("accept failed; pausing accepts", "error",
-	    evutil_socket_error_to_string(err), "pause", "100ms");
-	for (i = 0; i < s->nlisteners; i++)
-		evconnlistener_disable(s->listeners[i]);
-	duration_to_timeval(HTTPSERVER_ACCEPT_PAUSE_MS, &tv);
-	evtimer_add(s->resume_ev, &tv);
-}
-
 struct httpserver *
 httpserver_new(struct event_base *base, const struct httpserver_config *cfg,
     httpserver_request_cb cb, void *arg)
@@ -598,13 +529,7 @@ httpserver_new(struct event_base *base, const struct httpserver_config *cfg,
 	s->cfg = *cfg;
 	s->cb = cb;
 	s->arg = arg;
-	s->port = -1;
 	TAILQ_INIT(&s->conns);
-	if ((s->resume_ev = evtimer_new(base, httpserver_resume_cb, s)) ==
-	    NULL) {
-		free(s);
-		return NULL;
-	}
 	return s;
 }
 
@@ -614,7 +539,7 @@ httpserver_stop_listening(struct httpserver *s)
 	size_t i;
 
 	for (i = 0; i < s->nlisteners; i++)
-		evconnlistener_free(s->listeners[i]);
+		listener_free(s->listeners[i]);
 	s->nlisteners = 0;
 }
 
@@ -626,117 +551,20 @@ httpserver_free(struct httpserver *s)
 	httpserver_stop_listening(s);
 	while (!TAILQ_EMPTY(&s->conns))
 		conn_close(TAILQ_FIRST(&s->conns), "server shutting down");
-	event_free(s->resume_ev);
 	free(s);
-}
-
-/* Splits "host:port", ":port" or "[v6]:port"; host "" means any. */
-static int
-httpserver_split_addr(const char *addr, char *host, size_t hostlen,
-    char *port, size_t portlen)
-{
-	const char *colon, *h = addr;
-	size_t n;
-
-	if (*addr == '[') {
-		const char *end = strchr(addr, ']');
-
-		if (end == NULL || end[1] != ':')
-			return -1;
-		h = addr + 1;
-		n = (size_t)(end - h);
-		colon = end + 1;
-	} else {
-		if ((colon = strrchr(addr, ':')) == NULL)
-			return -1;
-		n = (size_t)(colon - addr);
-		if (memchr(addr, ':', n) != NULL)
-			return -1;	/* bare IPv6 needs brackets */
-	}
-	if (n >= hostlen || strlen(colon + 1) >= portlen ||
-	    colon[1] == '\0' || strspn(colon + 1, "0123456789") !=
-	    strlen(colon + 1) || strlen(colon + 1) > 5 ||
-	    strtol(colon + 1, NULL, 10) > 65535)
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	snprintf(port, portlen, "%s", colon + 1);
-	return 0;
 }
 
 int
 httpserver_listen(struct httpserver *s, const char *addr)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	char host[256], port[8];
-	evutil_socket_t fd = -1;
-	int on = 1, off = 0, rc;
-	struct evconnlistener *l;
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
+	struct listener *l;
 
 	if (s->nlisteners == HTTPSERVER_MAX_LISTENERS) {
 		log_error("too many listen addresses", "address", addr);
 		return -1;
 	}
-	if (httpserver_split_addr(addr, host, sizeof(host), port,
-	    sizeof(port)) == -1) {
-		log_error("cannot listen: address must be host:port, :port or "
-		    "[ipv6]:port", "address", addr);
+	if ((l = listener_new(s->base, addr, httpserver_accept_cb, s)) == NULL)
 		return -1;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	/* ":port" means every address: one dual-stack IPv6 socket. */
-	hints.ai_family = *host == '\0' ? AF_INET6 : AF_UNSPEC;
-	if ((rc = getaddrinfo(*host == '\0' ? NULL : host, port, &hints,
-	    &res)) != 0 && *host == '\0') {
-		hints.ai_family = AF_INET;
-		rc = getaddrinfo(NULL, port, &hints, &res);
-	}
-	if (rc != 0) {
-		log_error("cannot listen: cannot resolve address", "address",
-		    addr, "error", gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd == -1)
-			continue;
-		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-		if (ai->ai_family == AF_INET6 && *host == '\0')
-			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
-			    sizeof(off));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, SOMAXCONN) == 0)
-			break;
-		rc = errno;
-		close(fd);
-		fd = -1;
-		errno = rc;
-	}
-	freeaddrinfo(res);
-	if (fd == -1) {
-		log_error("cannot listen", "address", addr, "error",
-		    strerror(errno));
-		return -1;
-	}
-	l = evconnlistener_new(s->base, httpserver_accept_cb, s,
-	    LEV_OPT_CLOSE_ON_FREE, 0, fd);
-	if (l == NULL) {
-		close(fd);
-		log_error("cannot listen", "address", addr, "error",
-		    "evconnlistener_new failed");
-		return -1;
-	}
-	evconnlistener_set_error_cb(l, httpserver_accept_error_cb);
-	if (s->nlisteners == 0 && getsockname(fd, (struct sockaddr *)&ss,
-	    &sslen) == 0)
-		s->port = ntohs(ss.ss_family == AF_INET6 ?
-		    ((struct sockaddr_in6 *)&ss)->sin6_port :
-		    ((struct sockaddr_in *)&ss)->sin_port);
 	s->listeners[s->nlisteners++] = l;
 	return 0;
 }
@@ -744,7 +572,7 @@ httpserver_listen(struct httpserver *s, const char *addr)
 int
 httpserver_port(const struct httpserver *s)
 {
-	return s->port;
+	return s->nlisteners > 0 ? listener_port(s->listeners[0]) : -1;
 }
 
 void
