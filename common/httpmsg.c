@@ -16,7 +16,7 @@
 #include <http_parser.h>
 
 #include "httpmsg.h"
-#include "limits.h"
+#include "pushprox_limits.h"
 
 enum httpmsg_elem {
 	ELEM_NONE,

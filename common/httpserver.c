@@ -31,7 +31,7 @@
 
 #include "duration.h"
 #include "httpserver.h"
-#include "limits.h"
+#include "pushprox_limits.h"
 #include "listener.h"
 #include "log.h"
 

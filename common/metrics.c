@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"
 #include "strmap.h"
