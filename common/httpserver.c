@@ -24,8 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/util.h>
 
@@ -86,6 +90,7 @@ struct httpconn {
 	const char		*close_reason;	/* set: close when feed returns */
 	int			 finish_pending; /* reply queued during feed */
 	int			 keep_alive;
+	unsigned		 nrequests;
 	httpreq_sent_cb		 sent_cb;	/* a reply waiting to be flushed */
 	void			*sent_arg;
 	char			 peer[INET6_ADDRSTRLEN + 8];
@@ -99,6 +104,7 @@ struct httpserver {
 	httpserver_request_cb	 cb;
 	httpserver_reply_cb	 reply_cb;
 	void			*arg;
+	SSL_CTX			*tls;
 	struct listener		*listeners[HTTPSERVER_MAX_LISTENERS];
 	size_t			 nlisteners;
 	struct httpconn_list	 conns;
@@ -142,7 +148,9 @@ conn_set_timeouts(struct httpconn *c)
 	duration_to_timeval(cfg->write_timeout_ms, &wtv);
 	switch (c->state) {
 	case CONN_IDLE:
-		duration_to_timeval(cfg->idle_timeout_ms, &rtv);
+		/* A new connection must start its first request promptly. */
+		duration_to_timeval(c->nrequests == 0 ? cfg->read_timeout_ms :
+		    cfg->idle_timeout_ms, &rtv);
 		break;
 	case CONN_READING:
 		duration_to_timeval(cfg->read_timeout_ms, &rtv);
@@ -304,6 +312,7 @@ conn_headers_cb(struct httpmsg *m, void *arg)
 	buf_init(&r->reply_headers, HTTPSERVER_MAX_REPLY_HEADERS);
 	event_base_gettimeofday_cached(c->srv->base, &r->start);
 	c->req = r;
+	c->nrequests++;
 	c->keep_alive = httpmsg_keep_alive(m);
 	log_debug("request", "peer", c->peer, "method", httpmsg_method(m),
 	    "target", httpmsg_target(m));
@@ -395,9 +404,18 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_close(c, (what & BEV_EVENT_WRITING) ?
 		    "write timed out" : c->state == CONN_IDLE ?
 		    "idle timeout" : "read timed out");
-	else if (what & BEV_EVENT_ERROR)
-		conn_close(c, evutil_socket_error_to_string(
-		    EVUTIL_SOCKET_ERROR()));
+	else if (what & BEV_EVENT_ERROR) {
+		unsigned long e = bufferevent_get_openssl_error(bev);
+		char ebuf[256];
+
+		if (e != 0) {
+			ERR_error_string_n(e, ebuf, sizeof(ebuf));
+			log_info("TLS error", "peer", c->peer, "error", ebuf);
+			conn_close(c, "TLS error");
+		} else
+			conn_close(c, evutil_socket_error_to_string(
+			    EVUTIL_SOCKET_ERROR()));
+	}
 }
 
 /* Answers a protocol error and closes once it is written. */
@@ -481,7 +499,19 @@ httpserver_accept_cb(evutil_socket_t fd, const char *peer, void *arg)
 	}
 	c->srv = s;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
-	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->tls != NULL) {
+		SSL *ssl = SSL_new(s->tls);
+
+		c->bev = ssl == NULL ? NULL : bufferevent_openssl_socket_new(
+		    s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev == NULL)
+			SSL_free(ssl);
+		else	/* a peer's plain close is its EOF, not an error */
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else
+		c->bev = bufferevent_socket_new(s->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	c->msg = httpmsg_new(HTTPMSG_REQUEST, s->cfg.max_header_bytes,
 	    &conn_msg_cbs, c);
 	c->process_ev = event_new(s->base, -1, 0, conn_process_cb, c);
@@ -551,6 +581,7 @@ httpserver_free(struct httpserver *s)
 	httpserver_stop_listening(s);
 	while (!TAILQ_EMPTY(&s->conns))
 		conn_close(TAILQ_FIRST(&s->conns), "server shutting down");
+	SSL_CTX_free(s->tls);
 	free(s);
 }
 
@@ -573,6 +604,22 @@ int
 httpserver_port(const struct httpserver *s)
 {
 	return s->nlisteners > 0 ? listener_port(s->listeners[0]) : -1;
+}
+
+void
+httpserver_set_tls(struct httpserver *s, SSL_CTX *ctx)
+{
+	if (ctx != NULL)
+		SSL_CTX_up_ref(ctx);
+	SSL_CTX_free(s->tls);
+	s->tls = ctx;
+}
+
+SSL *
+httpreq_ssl(const struct httpreq *r)
+{
+	/* NULL for a plain socket bufferevent. */
+	return bufferevent_openssl_get_ssl(r->conn->bev);
 }
 
 void

@@ -27,6 +27,8 @@
 #include "httpmsg.h"
 
 struct event_base;
+struct ssl_ctx_st;
+struct ssl_st;
 struct httpserver;
 struct httpreq;
 
@@ -84,6 +86,12 @@ int httpserver_port(const struct httpserver *s);
 /* Stops accepting; open connections go on. */
 void httpserver_stop_listening(struct httpserver *s);
 
+/*
+ * Serves TLS with ctx on connections accepted from now on (NULL: plain
+ * HTTP).  Takes its own reference; established connections keep theirs.
+ */
+void httpserver_set_tls(struct httpserver *s, struct ssl_ctx_st *ctx);
+
 /* Sets the reply hook (arg is the server's arg). */
 void httpserver_set_reply_cb(struct httpserver *s, httpserver_reply_cb cb);
 
@@ -95,6 +103,9 @@ const struct httpmsg *httpreq_msg(const struct httpreq *req);
 const char *httpreq_method(const struct httpreq *req);
 const char *httpreq_target(const struct httpreq *req);
 const char *httpreq_header(const struct httpreq *req, const char *name);
+/* The connection's TLS state, or NULL for plain HTTP; borrowed. */
+struct ssl_st *httpreq_ssl(const struct httpreq *req);
+
 /* Seconds since the request's head arrived. */
 double httpreq_elapsed(const struct httpreq *req);
 /* "127.0.0.1:50312" or "[::1]:50312"; borrowed. */

@@ -4,8 +4,9 @@
  */
 #include <stddef.h>
 
+#include "auth.h"
 #include "config.h"
-#include "limits.h"
+#include "pushprox_limits.h"
 #include "log.h"
 #include "version.h"
 
@@ -53,6 +54,19 @@ static const struct flag_def proxy_flags[] = {
 	{ "web.write-timeout", FLAG_DURATION, "30s", 100, DAY_MS, NULL,
 	  OFF(write_timeout_ms), 0,
 	  "A reply that cannot be written for this long is dropped" },
+	{ "web.config.file", FLAG_STRING, "", 0, 0, NULL,
+	  OFF(web_config_file), 0,
+	  "Exporter-toolkit web config (tls_server_config, basic_auth_users); "
+	  "SIGHUP reloads it" },
+	{ "client.auth", FLAG_ENUM, "none", 0, 0, auth_client_mode_names,
+	  OFF(client_auth), 0,
+	  "How clients prove the FQDN they poll for: none (anyone may claim "
+	  "any FQDN), cert (a verified TLS client certificate naming it), "
+	  "token (a bearer token allowed to claim it)" },
+	{ "client.tokens-file", FLAG_STRING, "", 0, 0, NULL,
+	  OFF(client_tokens_file), 0,
+	  "With --client.auth=token: lines of \"SHA256-OF-TOKEN FQDN-PATTERN"
+	  "...\"; SIGHUP reloads it" },
 	{ "log.level", FLAG_ENUM, "info", 0, 0, log_level_names,
 	  OFF(log_level), 0,
 	  "Only log messages with the given severity or above" },
@@ -79,6 +93,19 @@ proxy_config_parse(struct proxy_config *cfg, int argc, char **argv,
 	    cfg->scrape_default_timeout_ms > cfg->scrape_max_timeout_ms) {
 		fprintf(err, "pushprox-proxy: --scrape.default-timeout must not "
 		    "exceed --scrape.max-timeout\n");
+		return FLAGS_ERROR;
+	}
+	if (r == FLAGS_OK && cfg->client_auth == AUTH_CLIENT_TOKEN &&
+	    (cfg->client_tokens_file == NULL ||
+	    *cfg->client_tokens_file == '\0')) {
+		fprintf(err, "pushprox-proxy: --client.auth=token needs "
+		    "--client.tokens-file\n");
+		return FLAGS_ERROR;
+	}
+	if (r == FLAGS_OK && cfg->client_auth == AUTH_CLIENT_CERT &&
+	    (cfg->web_config_file == NULL || *cfg->web_config_file == '\0')) {
+		fprintf(err, "pushprox-proxy: --client.auth=cert needs TLS "
+		    "with client_ca_file in --web.config.file\n");
 		return FLAGS_ERROR;
 	}
 	return r;

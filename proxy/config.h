@@ -23,6 +23,9 @@ struct proxy_config {
 	int64_t	 read_timeout_ms;
 	int64_t	 idle_timeout_ms;
 	int64_t	 write_timeout_ms;
+	char	*web_config_file;
+	int	 client_auth;
+	char	*client_tokens_file;
 	int	 log_level;
 	int	 log_format;
 };

@@ -17,6 +17,13 @@
 #include "version.h"
 
 static void
+main_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("reloading configuration", "signal", "SIGHUP");
+	(void)proxy_reload(arg);
+}
+
+static void
 main_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct event_base *base = arg;
@@ -47,7 +54,7 @@ main(int argc, char **argv)
 {
 	struct proxy_config cfg = { 0 };
 	struct event_base *base;
-	struct event *sigint, *sigterm;
+	struct event *sigint, *sigterm, *sighup;
 	struct proxy *px;
 	char fds[32], port[16];
 	int rc = EXIT_FAILURE;
@@ -70,10 +77,18 @@ main(int argc, char **argv)
 		log_error("cannot start", "error", "out of memory");
 		return EXIT_FAILURE;
 	}
+	if (proxy_reload(px) == -1) {
+		proxy_free(px);
+		event_base_free(base);
+		proxy_config_free(&cfg);
+		return EXIT_FAILURE;
+	}
+	sighup = evsignal_new(base, SIGHUP, main_hup_cb, px);
 	sigint = evsignal_new(base, SIGINT, main_signal_cb, base);
 	sigterm = evsignal_new(base, SIGTERM, main_signal_cb, base);
-	if (sigint != NULL && sigterm != NULL && evsignal_add(sigint, NULL) ==
-	    0 && evsignal_add(sigterm, NULL) == 0 && proxy_listen(px) == 0) {
+	if (sigint != NULL && sigterm != NULL && sighup != NULL &&
+	    evsignal_add(sigint, NULL) == 0 && evsignal_add(sigterm, NULL) ==
+	    0 && evsignal_add(sighup, NULL) == 0 && proxy_listen(px) == 0) {
 		snprintf(port, sizeof(port), "%d",
 		    httpserver_port(px->server));
 		log_info("pushprox-proxy started", "version", PUSHPROX_VERSION,
@@ -87,6 +102,8 @@ main(int argc, char **argv)
 		event_free(sigint);
 	if (sigterm != NULL)
 		event_free(sigterm);
+	if (sighup != NULL)
+		event_free(sighup);
 	event_base_free(base);
 	proxy_config_free(&cfg);
 	return rc;

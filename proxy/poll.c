@@ -12,10 +12,11 @@
 
 #include <event2/event.h>
 
+#include "auth.h"
 #include "config.h"
 #include "duration.h"
 #include "httpserver.h"
-#include "limits.h"
+#include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"
 #include "poll.h"
@@ -36,6 +37,7 @@ struct poll {
 	struct registry_waiter	 w;
 	struct event		*timer;
 	char			 fqdn[LIMIT_MAX_FQDN_BYTES + 1];
+	char			 identity[AUTH_IDENTITY_LEN];
 };
 
 /* Frees the poll; its request has been answered or is gone. */
@@ -125,11 +127,17 @@ poll_body_cb(struct httpreq *req, void *arg)
 	const char *why;
 	char msg[512];
 	struct timeval tv;
+	int status;
 
 	if (poll_parse_fqdn(buf_cstr(body), body->len, p->fqdn,
 	    sizeof(p->fqdn), &why) == -1) {
 		snprintf(msg, sizeof(msg), "invalid poll: %s", why);
 		poll_reject(p, 400, msg, why);
+		return;
+	}
+	if (auth_client(px->auth, req, p->fqdn, p->identity, &status, msg,
+	    sizeof(msg)) == -1) {
+		poll_reject(p, status, msg, msg);
 		return;
 	}
 	switch (registry_add_poll(px->registry, p->fqdn, proxy_now_ms(px),
@@ -184,6 +192,12 @@ poll_deliver(struct poll *p, const struct buf *request,
 	httpreq_set_sent_cb(p->req, sent, arg);
 	httpreq_reply(p->req, 200, "message/http", request->data, request->len);
 	poll_close(p, "scrape delivered");
+}
+
+const char *
+poll_identity(const struct poll *p)
+{
+	return p->identity;
 }
 
 const char *

@@ -22,6 +22,9 @@ void poll_start(struct proxy *px, struct httpreq *req);
 void poll_deliver(struct poll *p, const struct buf *request,
     void (*sent)(int ok, void *arg), void *arg);
 
+/* The authenticated identity of the polling client ("" if none). */
+const char *poll_identity(const struct poll *p);
+
 /* The FQDN the poll registered (lower case); borrowed. */
 const char *poll_fqdn(const struct poll *p);
 

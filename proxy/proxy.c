@@ -6,6 +6,7 @@
 
 #include <event2/event.h>
 
+#include "auth.h"
 #include "config.h"
 #include "duration.h"
 #include "httpserver.h"
@@ -15,6 +16,8 @@
 #include "router.h"
 #include "stats.h"
 #include "strmap.h"
+#include "tls.h"
+#include "webconfig.h"
 
 #define PROXY_SWEEP_MS	1000
 
@@ -61,10 +64,11 @@ proxy_new(struct event_base *base, const struct proxy_config *cfg)
 	    (size_t)cfg->max_polls_per_client);
 	px->scrapes = strmap_new();
 	px->stats = stats_new(px);
+	px->auth = auth_new((enum auth_client_mode)cfg->client_auth);
 	px->server = httpserver_new(base, &hc, router_request_cb, px);
 	px->sweep_ev = event_new(base, -1, EV_PERSIST, proxy_sweep_cb, px);
 	if (px->registry == NULL || px->scrapes == NULL || px->stats == NULL ||
-	    px->server == NULL || px->sweep_ev == NULL) {
+	    px->server == NULL || px->sweep_ev == NULL || px->auth == NULL) {
 		proxy_free(px);
 		return NULL;
 	}
@@ -72,6 +76,50 @@ proxy_new(struct event_base *base, const struct proxy_config *cfg)
 	duration_to_timeval(PROXY_SWEEP_MS, &tv);
 	event_add(px->sweep_ev, &tv);
 	return px;
+}
+
+int
+proxy_reload(struct proxy *px)
+{
+	const struct proxy_config *cfg = px->cfg;
+	struct webconfig *wc = NULL;
+	SSL_CTX *ctx = NULL;
+	char err[1024];
+
+	if (cfg->web_config_file != NULL && *cfg->web_config_file != '\0') {
+		if ((wc = webconfig_load(cfg->web_config_file, err,
+		    sizeof(err))) == NULL)
+			goto fail;
+		if (wc->tls && (ctx = tls_server_ctx_new(wc, err,
+		    sizeof(err))) == NULL)
+			goto fail;
+		if (cfg->client_auth == AUTH_CLIENT_CERT && (!wc->tls ||
+		    wc->client_ca_file == NULL)) {
+			snprintf(err, sizeof(err), "%s: --client.auth=cert "
+			    "needs tls_server_config with client_ca_file",
+			    cfg->web_config_file);
+			goto fail;
+		}
+	}
+	if (auth_load(px->auth, wc, cfg->client_tokens_file, err,
+	    sizeof(err)) == -1)
+		goto fail;
+	httpserver_set_tls(px->server, ctx);
+	log_info("configuration loaded", "web_config",
+	    wc != NULL ? cfg->web_config_file : "", "tls",
+	    ctx != NULL ? "on" : "off", "client_auth_type", wc != NULL &&
+	    wc->tls ? webconfig_client_auth_name(wc->client_auth) : "",
+	    "basic_auth", auth_has_users(px->auth) ? "on" : "off",
+	    "client_auth", auth_client_mode_names[cfg->client_auth]);
+	SSL_CTX_free(ctx);
+	webconfig_free(wc);
+	return 0;
+fail:
+	log_error("cannot load configuration; keeping the previous one",
+	    "error", err);
+	SSL_CTX_free(ctx);
+	webconfig_free(wc);
+	return -1;
 }
 
 int
@@ -93,5 +141,6 @@ proxy_free(struct proxy *px)
 	registry_free(px->registry);
 	strmap_free(px->scrapes);
 	stats_free(px->stats);
+	auth_free(px->auth);
 	free(px);
 }

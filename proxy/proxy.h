@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 struct event_base;
+struct auth;
 struct event;
 struct httpserver;
 struct proxy_config;
@@ -23,6 +24,7 @@ struct proxy {
 	struct registry			*registry;
 	struct strmap			*scrapes;	/* id -> scrape awaiting push */
 	struct stats			*stats;
+	struct auth			*auth;
 	struct event			*sweep_ev;
 	size_t				 scrapes_active;
 	size_t				 pushes_active;
@@ -31,6 +33,12 @@ struct proxy {
 /* Builds the context; caller frees with proxy_free. NULL on failure. */
 struct proxy *proxy_new(struct event_base *base,
     const struct proxy_config *cfg);
+
+/*
+ * (Re)loads --web.config.file and --client.tokens-file.  On any error the
+ * old settings stay and -1 is returned, after logging file, key and why.
+ */
+int proxy_reload(struct proxy *px);
 
 /* Listens on --web.listen-address; -1 (logged) on failure. */
 int proxy_listen(struct proxy *px);

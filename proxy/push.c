@@ -12,10 +12,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth.h"
 #include "config.h"
 #include "httpmsg.h"
 #include "httpserver.h"
-#include "limits.h"
+#include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"
 #include "proxy.h"
@@ -39,6 +40,7 @@ struct push {
 	int		 status;	/* our answer to the pusher */
 	const char	*outcome;
 	char		 message[256];
+	char		 identity[AUTH_IDENTITY_LEN];
 };
 
 static int	push_head_cb(struct httpmsg *, void *);
@@ -110,13 +112,21 @@ push_head_cb(struct httpmsg *m, void *arg)
 	char msg[256];
 	size_t i;
 	int64_t len;
+	int forbidden;
 
 	if (id == NULL) {
 		push_settle(p, 400, "malformed", "pushed response has no Id "
 		    "header");
 		return 0;
 	}
-	if ((p->scrape = scrape_claim(p->px, id, p)) == NULL) {
+	if ((p->scrape = scrape_claim(p->px, id, p->identity, p,
+	    &forbidden)) == NULL && forbidden) {
+		snprintf(msg, sizeof(msg), "scrape \"%.64s\" was handed to "
+		    "another client; only it may push the result", id);
+		push_settle(p, 403, "forbidden", msg);
+		return 0;
+	}
+	if (p->scrape == NULL) {
 		snprintf(msg, sizeof(msg), "no scrape is waiting for id "
 		    "\"%.64s\" (unknown, timed out or already answered)", id);
 		push_settle(p, 404, "unknown_id", msg);
@@ -249,7 +259,17 @@ void
 push_start(struct proxy *px, struct httpreq *req)
 {
 	struct push *p;
+	char identity[AUTH_IDENTITY_LEN], why[256];
+	int status;
 
+	if (auth_client(px->auth, req, NULL, identity, &status, why,
+	    sizeof(why)) == -1) {
+		metric_add(px->stats->pushes, 1, "forbidden");
+		log_warn("push refused", "peer", httpreq_peer(req), "reason",
+		    why);
+		httpreq_reply_text(req, status, why);
+		return;
+	}
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
 	    (p->resp = httpmsg_new(HTTPMSG_RESPONSE,
 	    (size_t)px->cfg->max_header_bytes, &push_resp_cbs, p)) == NULL) {
@@ -258,6 +278,7 @@ push_start(struct proxy *px, struct httpreq *req)
 		return;
 	}
 	px->pushes_active++;
+	memcpy(p->identity, identity, sizeof(p->identity));
 	p->px = px;
 	p->req = req;
 	p->state = PUSH_HEAD;

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth.h"
 #include "httpserver.h"
+#include "log.h"
 #include "poll.h"
 #include "proxy.h"
 #include "push.h"
@@ -39,6 +41,33 @@ static const struct router_route router_routes[] = {
 	{ "/metrics", "GET", router_metrics },
 };
 
+/* Scrapers and readers: basic auth when basic_auth_users is set. */
+static int
+router_authorized(struct proxy *px, struct httpreq *req, int proxied)
+{
+	const char *why;
+
+	if (!auth_has_users(px->auth))
+		return 1;
+	if (auth_basic(px->auth, httpreq_header(req, proxied ?
+	    "Proxy-Authorization" : "Authorization"), &why) == 0)
+		return 1;
+	log_info("authentication failed", "peer", httpreq_peer(req),
+	    "target", httpreq_target(req), "reason", why);
+	if (proxied) {
+		(void)httpreq_add_header(req, "Proxy-Authenticate",
+		    "Basic realm=\"pushprox\"");
+		httpreq_reply_text(req, 407, "pushprox: proxy authentication "
+		    "required (basic_auth_users in --web.config.file)");
+	} else {
+		(void)httpreq_add_header(req, "WWW-Authenticate",
+		    "Basic realm=\"pushprox\"");
+		httpreq_reply_text(req, 401, "pushprox: authentication "
+		    "required");
+	}
+	return 0;
+}
+
 void
 router_request_cb(struct httpreq *req, void *arg)
 {
@@ -49,7 +78,8 @@ router_request_cb(struct httpreq *req, void *arg)
 
 	if (strncasecmp(target, "http://", 7) == 0 ||
 	    strncasecmp(target, "https://", 8) == 0) {
-		scrape_start(px, req);
+		if (router_authorized(px, req, 1))
+			scrape_start(px, req);
 		return;
 	}
 	if (*target != '/') {
@@ -64,7 +94,11 @@ router_request_cb(struct httpreq *req, void *arg)
 		if (strlen(r->path) != n || strncmp(target, r->path, n) != 0)
 			continue;
 		if (strcmp(method, r->method) == 0) {
-			r->handler(px, req);
+			/* /poll and /push check client credentials. */
+			if (r->handler == poll_start ||
+			    r->handler == push_start ||
+			    router_authorized(px, req, 0))
+				r->handler(px, req);
 			return;
 		}
 		(void)httpreq_add_header(req, "Allow", r->method);

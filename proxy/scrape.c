@@ -16,11 +16,12 @@
 
 #include <event2/event.h>
 
+#include "auth.h"
 #include "config.h"
 #include "duration.h"
 #include "httpmsg.h"
 #include "httpserver.h"
-#include "limits.h"
+#include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"
 #include "poll.h"
@@ -56,6 +57,7 @@ struct scrape {
 	struct buf		 request;
 	char			 id[37];
 	char			 fqdn[256];
+	char			 identity[AUTH_IDENTITY_LEN];	/* its client */
 };
 
 static void	scrape_match(struct scrape *);
@@ -332,17 +334,25 @@ scrape_hand_to_poll(struct scrape *s, struct poll *p)
 	}
 	s->delivery->scrape = s;
 	s->deliveries++;
+	snprintf(s->identity, sizeof(s->identity), "%s", poll_identity(p));
 	scrape_set_state(s, SCRAPE_SENT);
 	poll_deliver(p, &s->request, scrape_sent_cb, s->delivery);
 }
 
 struct scrape *
-scrape_claim(struct proxy *px, const char *id, struct push *push)
+scrape_claim(struct proxy *px, const char *id, const char *identity,
+    struct push *push, int *forbidden)
 {
 	struct scrape *s;
 
-	if ((s = strmap_remove(px->scrapes, id)) == NULL)
+	*forbidden = 0;
+	if ((s = strmap_get(px->scrapes, id)) == NULL)
 		return NULL;
+	if (strcmp(s->identity, identity) != 0) {
+		*forbidden = 1;
+		return NULL;
+	}
+	strmap_remove(px->scrapes, id);
 	s->push = push;
 	scrape_set_state(s, SCRAPE_RELAYING);
 	return s;

@@ -23,13 +23,14 @@ void scrape_start(struct proxy *px, struct httpreq *req);
 void scrape_hand_to_poll(struct scrape *s, struct poll *p);
 
 /*
- * A push arrived for id: returns the scrape, now RELAYING and bound to
- * push, or NULL if no scrape waits for that id (unknown, expired or
- * already answered).  Borrowed: valid until scrape_relay_end/_fail or
- * push_detach is called.
+ * A push from identity arrived for id: returns the scrape, now RELAYING
+ * and bound to push, or NULL if no scrape waits for that id (unknown,
+ * expired or already answered) or, with *forbidden set, if the scrape was
+ * handed to another client identity (it keeps waiting for that one).
+ * Borrowed: valid until scrape_relay_end/_fail or push_detach is called.
  */
 struct scrape *scrape_claim(struct proxy *px, const char *id,
-    struct push *push);
+    const char *identity, struct push *push, int *forbidden);
 
 /* The scraper's request, to stream the reply into; borrowed. */
 struct httpreq *scrape_req(struct scrape *s);
