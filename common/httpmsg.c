@@ -36,6 +36,8 @@ struct httpmsg {
 	const struct httpmsg_cbs *cbs;
 	void			*arg;
 	struct buf		 head;
+	size_t			 max_head;	/* wire bytes before the body */
+	size_t			 wire;		/* head bytes fed so far */
 	enum httpmsg_elem	 elem;
 	size_t			 url_off;
 	int			 has_url;
@@ -79,6 +81,7 @@ httpmsg_new(enum httpmsg_kind kind, size_t max_header_bytes,
 	m->cbs = cbs;
 	m->arg = arg;
 	buf_init(&m->head, max_header_bytes);
+	m->max_head = max_header_bytes;
 	httpmsg_reset(m);
 	return m;
 }
@@ -99,6 +102,7 @@ httpmsg_reset(struct httpmsg *m)
 	    m->kind == HTTPMSG_REQUEST ? HTTP_REQUEST : HTTP_RESPONSE);
 	m->parser.data = m;
 	buf_reset(&m->head);
+	m->wire = 0;
 	m->elem = ELEM_NONE;
 	m->url_off = 0;
 	m->has_url = 0;
@@ -249,16 +253,13 @@ httpmsg_complete_cb(http_parser *p)
 	return 0;
 }
 
-ssize_t
-httpmsg_feed(struct httpmsg *m, const char *data, size_t len)
+/* One run of the parser; returns bytes consumed, or -1. */
+static ssize_t
+httpmsg_execute(struct httpmsg *m, const char *data, size_t len)
 {
 	size_t n;
 	enum http_errno e;
 
-	if (m->err != NULL)
-		return -1;
-	if (m->complete || len == 0)
-		return 0;
 	n = http_parser_execute(&m->parser, &httpmsg_settings, data, len);
 	e = HTTP_PARSER_ERRNO(&m->parser);
 	if (e == HPE_PAUSED)
@@ -275,6 +276,45 @@ httpmsg_feed(struct httpmsg *m, const char *data, size_t len)
 		return -1;
 	}
 	return (ssize_t)n;
+}
+
+ssize_t
+httpmsg_feed(struct httpmsg *m, const char *data, size_t len)
+{
+	size_t room, chunk;
+	ssize_t n, total = 0;
+
+	if (m->err != NULL)
+		return -1;
+	if (m->complete || len == 0)
+		return 0;
+	if (!m->head_done) {
+		/* Count the head as sent, padding and line ends included. */
+		room = m->max_head > m->wire ? m->max_head - m->wire : 0;
+		chunk = len < room ? len : room;
+		if (chunk == 0) {
+			m->err = "message head too large";
+			return -1;
+		}
+		if ((n = httpmsg_execute(m, data, chunk)) == -1)
+			return -1;
+		if (!m->head_done) {
+			m->wire += (size_t)n;
+			if ((size_t)n == chunk && chunk < len) {
+				m->err = "message head too large";
+				return -1;
+			}
+			return n;
+		}
+		if (m->complete || (size_t)n < chunk || (size_t)n == len)
+			return n;
+		total = n;
+		data += n;
+		len -= (size_t)n;
+	}
+	if ((n = httpmsg_execute(m, data, len)) == -1)
+		return -1;
+	return total + n;
 }
 
 int

@@ -267,8 +267,15 @@ conn_process(struct httpconn *c)
 	ssize_t n;
 
 	while (c->state == CONN_IDLE || c->state == CONN_READING) {
-		if (c->req != NULL && c->req->body_paused)
+		if (c->req != NULL && c->req->body_paused) {
+			/*
+			 * libevent 2.1.12 keeps calling the read callback while
+			 * the input sits at its high-water mark (libevent
+			 * #891), so stop reading until resumed.
+			 */
+			bufferevent_disable(c->bev, EV_READ);
 			return;
+		}
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			break;
 		c->in_feed = 1;
@@ -292,8 +299,10 @@ conn_process(struct httpconn *c)
 		if (n == 0)
 			break;
 	}
-	if (c->state == CONN_HANDLING &&
-	    evbuffer_get_length(in) > c->srv->cfg.max_header_bytes)
+	/* Pipelined bytes wait for the reply; the read limit bounds them. */
+	if (c->state == CONN_HANDLING && (evbuffer_get_length(in) >=
+	    LIMIT_READ_CHUNK ||
+	    evbuffer_get_length(in) > c->srv->cfg.max_header_bytes))
 		conn_close(c, "too many pipelined bytes");
 }
 
@@ -725,6 +734,7 @@ httpreq_resume_body(struct httpreq *r)
 	if (!r->body_paused)
 		return;
 	r->body_paused = 0;
+	bufferevent_enable(r->conn->bev, EV_READ);
 	conn_schedule(r->conn);
 }
 
