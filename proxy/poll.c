@@ -98,7 +98,8 @@ poll_parse_fqdn(const char *body, size_t len, char *out, size_t outlen,
 	for (i = 0, n = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)body[i];
 
-		if (!isalnum(ch) && strchr("-._:", ch) == NULL) {
+		if (ch == 0 ||
+		    (!isalnum(ch) && strchr("-._:", ch) == NULL)) {
 			*why = "FQDN may hold only letters, digits and -._:";
 			return -1;
 		}
