@@ -17,7 +17,7 @@
 #include "curlev.h"
 #include "duration.h"
 #include "httpserver.h"
-#include "limits.h"
+#include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"
 #include "poller.h"

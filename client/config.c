@@ -11,12 +11,13 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
 #include "flags.h"
-#include "limits.h"
+#include "pushprox_limits.h"
 #include "log.h"
 #include "url.h"
 #include "version.h"
@@ -96,7 +97,9 @@ config_default_fqdn(void)
 static int
 config_check_file(const char *flag, const char *path, FILE *err)
 {
-	FILE	*f;
+	FILE		*f;
+	struct stat	 st;
+	int		 rv = 0;
 
 	if (path == NULL)
 		return 0;
@@ -105,8 +108,14 @@ config_check_file(const char *flag, const char *path, FILE *err)
 		    "%s\n", flag, path, strerror(errno));
 		return -1;
 	}
+	/* fopen succeeds on a directory; curl would fail much later. */
+	if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(err, "pushprox-client: cannot read --%s file \"%s\": "
+		    "%s\n", flag, path, strerror(EISDIR));
+		rv = -1;
+	}
 	fclose(f);
-	return 0;
+	return rv;
 }
 
 /* An empty string flag means "not given". */

@@ -176,7 +176,7 @@ curlev_check_done(struct curlev *cev)
 		    curl_multi_remove_handle(cev->multi, easy));
 		LIST_REMOVE(x, entry);
 		cev->nxfers--;
-		curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+		(void)curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
 		x->done(easy, result, x->arg);
 		free(x);
 	}
@@ -251,7 +251,7 @@ curlev_add(struct curlev *cev, CURL *easy, curlev_done_cb done, void *arg)
 	if ((mc = curl_multi_add_handle(cev->multi, easy)) != CURLM_OK) {
 		log_warn("cannot start transfer", "err",
 		    curl_multi_strerror(mc));
-		curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+		(void)curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
 		free(x);
 		return -1;
 	}
@@ -273,7 +273,7 @@ curlev_remove(struct curlev *cev, CURL *easy)
 	x = (struct curlev_xfer *)(void *)priv;
 	curlev_log_mcode("remove_handle",
 	    curl_multi_remove_handle(cev->multi, easy));
-	curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+	(void)curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
 	LIST_REMOVE(x, entry);
 	cev->nxfers--;
 	free(x);

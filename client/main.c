@@ -74,7 +74,6 @@ main(int argc, char **argv)
 		log_error("event loop failed");
 	else
 		rv = EXIT_SUCCESS;
-	log_info("stopped");
 out_curl:
 	client_free(c);
 	if (sigint != NULL)
@@ -84,6 +83,7 @@ out_curl:
 	if (base != NULL)
 		event_base_free(base);
 	curl_global_cleanup();
+	log_info("stopped");
 out:
 	config_free(&cfg);
 	return rv;

@@ -21,7 +21,7 @@
 #include "config.h"
 #include "curlev.h"
 #include "duration.h"
-#include "limits.h"
+#include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"
 #include "poller.h"

@@ -25,7 +25,7 @@
 #include "config.h"
 #include "curlev.h"
 #include "httpmsg.h"
-#include "limits.h"
+#include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"
 #include "scrape.h"

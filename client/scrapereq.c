@@ -14,7 +14,7 @@
 #include "buf.h"
 #include "duration.h"
 #include "httpmsg.h"
-#include "limits.h"
+#include "pushprox_limits.h"
 #include "scrapereq.h"
 #include "url.h"
 
@@ -257,12 +257,13 @@ scrapereq_check(struct scrapereq *r, const struct httpmsg *m,
 		return -1;
 	if (r->error != NULL)
 		return 0;
-	r->timeout_ms = default_timeout_ms;
 	tmo = httpmsg_header(m, SCRAPEREQ_TIMEOUT_HDR);
-	if (tmo != NULL && duration_parse_seconds(tmo, &r->timeout_ms) == -1)
+	if (tmo != NULL && duration_parse_seconds(tmo, &r->timeout_ms) == -1) {
+		r->timeout_ms = default_timeout_ms;
 		return scrapereq_fail(r, "scrape request has an invalid "
 		    SCRAPEREQ_TIMEOUT_HDR " \"%.64s\": not a positive number "
 		    "of seconds", tmo);
+	}
 	return scrapereq_copy_headers(r, m);
 }
 
@@ -276,6 +277,8 @@ scrapereq_parse(const char *body, size_t len, const char *fqdn,
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
+	/* Even a refused request's answer carries a timeout. */
+	r->timeout_ms = default_timeout_ms;
 	if ((m = httpmsg_new(HTTPMSG_REQUEST, LIMIT_MAX_HEADER_BYTES,
 	    &scrapereq_cbs, r)) == NULL) {
 		free(r);

@@ -140,6 +140,7 @@ class Daemon:
         self.pid = self.proc.pid
         self.exit_code = None
         self.stopped_by_us = False
+        self.killed_by_us = None    # signal a test sent on purpose
 
     @property
     def port(self):
@@ -179,6 +180,20 @@ class Daemon:
     def tail(self, lines=30):
         return tail(self.logpath, lines)
 
+    def kill(self, sig=signal.SIGKILL, wait=True, timeout=STOP_TIMEOUT):
+        """Sends sig on purpose (a fault injected by a test).  After
+        SIGKILL (or any signal that ends the process) the exit status is
+        not held against the daemon at the end of the script."""
+        if self.proc.poll() is not None:
+            return self.proc.returncode
+        if sig not in (signal.SIGSTOP, signal.SIGCONT):
+            self.killed_by_us = sig
+        os.kill(self.pid, sig)
+        if wait and sig not in (signal.SIGSTOP, signal.SIGCONT):
+            self.proc.wait(timeout=timeout)
+            return self.proc.returncode
+        return None
+
 
 DAEMONS = []
 
@@ -204,16 +219,19 @@ signal.signal(signal.SIGTERM, _terminated)
 
 
 def start_daemon(name, argv_for_ports, ready, nports=1, timeout=15.0,
-                 attempts=3, check_exit=True):
+                 attempts=3, check_exit=True, ports=None):
     """Starts a daemon on fresh loopback ports and waits until ready.
 
     argv_for_ports(ports) gives the argv; ready(daemon) returns True once
     it serves.  If the process dies during start-up because a port was
     taken in the meantime (EADDRINUSE), it is started again on new ports.
+    With ports given (e.g. to restart a daemon where it was), exactly those
+    are used, once.
     """
     last = None
-    for attempt in range(attempts):
-        ports = [free_port() for _ in range(nports)]
+    fixed = ports
+    for attempt in range(1 if fixed else attempts):
+        ports = list(fixed) if fixed else [free_port() for _ in range(nports)]
         logpath = os.path.join(LOGDIR.get(),
                                "%02d-%s.log" % (len(DAEMONS), name))
         d = Daemon(name, argv_for_ports(ports), logpath, ports, check_exit)
@@ -242,16 +260,19 @@ def start_daemon(name, argv_for_ports, ready, nports=1, timeout=15.0,
                          last.tail()))
 
 
-def start_proxy(*extra, name="proxy", timeout=15.0):
+def start_proxy(*extra, name="proxy", timeout=15.0, port=None,
+                log_level="debug"):
+    """Starts pushprox-proxy on a fresh loopback port (or on port)."""
     def argv(ports):
         return [PROXY, "--web.listen-address=127.0.0.1:%d" % ports[0],
-                "--log.level=debug"] + list(extra)
+                "--log.level=" + log_level] + list(extra)
 
     def ready(d):
         return http_request(d.port, "GET", "/metrics", timeout=1.0).status \
             == 200
 
-    return start_daemon(name, argv, ready, timeout=timeout)
+    return start_daemon(name, argv, ready, timeout=timeout,
+                        ports=[port] if port else None)
 
 
 def start_client(proxy_url, fqdn, *extra, name="client", registered_at=None,
@@ -291,7 +312,9 @@ def daemon_hygiene_problems():
             start = max(0, m.start() - 200)
             problems.append("%s (pid %d): sanitizer report in %s:\n%s" % (
                 d.name, d.pid, d.logpath, text[start:start + 3000]))
-        if d.stopped_by_us and code != 0:
+        if d.killed_by_us is not None:
+            pass    # a test killed it on purpose: any exit status goes
+        elif d.stopped_by_us and code != 0:
             problems.append("%s (pid %d) exited with %s on SIGTERM; log "
                             "tail:\n%s" % (d.name, d.pid, code, d.tail(15)))
         elif not d.stopped_by_us and isinstance(code, int) and code < 0:
@@ -597,17 +620,94 @@ def load_sample(name, **subst):
     return data
 
 
+# ------------------------------------------------- metrics and /proc ---
+
+_SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)')
+_LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text exposition -> list of (name, {labels}, value)."""
+    out = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE_RE.match(line)
+        if not m:
+            continue
+        labels = dict(_LABEL_RE.findall(m.group(2) or ""))
+        try:
+            out.append((m.group(1), labels, float(m.group(3))))
+        except ValueError:
+            pass
+    return out
+
+
+def metrics_of(port, timeout=IO_TIMEOUT):
+    """GET /metrics on port, parsed (see parse_metrics)."""
+    resp = http_request(port, "GET", "/metrics", timeout=timeout)
+    check(resp.status == 200, "GET /metrics on port %d: %r" % (port, resp))
+    return parse_metrics(resp.text())
+
+
+def metric_value(port_or_samples, name, **labels):
+    """Sum of the samples of name whose labels include labels (0 if
+    none).  Takes a port or the result of metrics_of."""
+    samples = port_or_samples
+    if isinstance(port_or_samples, int):
+        samples = metrics_of(port_or_samples)
+    total = 0.0
+    for n, lab, v in samples:
+        if n == name and all(lab.get(k) == str(w) for k, w in labels.items()):
+            total += v
+    return total
+
+
+def proc_status(pid):
+    """/proc/PID/status as a dict; memory fields (VmRSS, VmHWM, ...) in
+    bytes as ints, the rest as strings."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            v = v.strip()
+            if v.endswith(" kB") and v[:-3].strip().isdigit():
+                out[k] = int(v[:-3]) * 1024
+            else:
+                out[k] = v
+    return out
+
+
+def is_sanitized(pid):
+    """Whether the process runs with AddressSanitizer (its allocator keeps
+    freed memory in quarantine, so RSS figures mean little)."""
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            return "libasan" in f.read()
+    except OSError:
+        return False
+
+
+def fd_count(pid):
+    """Open file descriptors of a process."""
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
 # ------------------------------------------------------ target server ---
 
 class Route:
     """What the target serves at one path.
 
     body may be bytes or a function(handler) -> bytes (called per request).
+    writer, if given, is a function(handler) that writes the whole
+    response itself (status line, headers, body: e.g. a streamed body too
+    large to build in memory); body, status and the rest are then unused.
     """
 
     def __init__(self, body=b"", status=200, headers=None, delay=0.0,
                  gzip_body=False, chunked=False,
-                 content_type="text/plain; version=0.0.4; charset=utf-8"):
+                 content_type="text/plain; version=0.0.4; charset=utf-8",
+                 writer=None):
         self.body = body
         self.status = status
         self.headers = list(headers or [])
@@ -615,6 +715,7 @@ class Route:
         self.gzip_body = gzip_body
         self.chunked = chunked
         self.content_type = content_type
+        self.writer = writer
 
 
 class _TargetHandler(http.server.BaseHTTPRequestHandler):
@@ -643,6 +744,12 @@ class _TargetHandler(http.server.BaseHTTPRequestHandler):
             return
         if route.delay:
             srv.stop_event.wait(route.delay)
+        if route.writer is not None:
+            try:
+                route.writer(self)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            return
         body = route.body(self) if callable(route.body) else route.body
         encoded = body
         accept_enc = self.headers.get("Accept-Encoding", "")
@@ -687,14 +794,20 @@ class _QuietServer(http.server.ThreadingHTTPServer):
 class TargetServer:
     """An HTTP target on 127.0.0.1:<ephemeral>, in a thread."""
 
-    def __init__(self):
+    def __init__(self, backlog=None, host="127.0.0.1"):
+        """backlog: listen queue length (default 128); raise it for many
+        concurrent scrapes.  host: the loopback address to bind."""
         self.lock = threading.Lock()
         self.routes = {}
         self.default_route = None
         self.requests = []
         self.sent = []
         self.stop_event = threading.Event()
-        self.httpd = _QuietServer(("127.0.0.1", 0), _TargetHandler)
+        server_cls = _QuietServer
+        if backlog is not None:
+            server_cls = type("_BacklogServer", (_QuietServer,),
+                              {"request_queue_size": backlog})
+        self.httpd = server_cls((host, 0), _TargetHandler)
         self.httpd.owner = self
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever,

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "pushprox_limits.h"
 #include "metrics.h"
 
 #define DROPPED_FAMILY \

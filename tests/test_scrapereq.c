@@ -223,6 +223,7 @@ START_TEST(test_refused)
 	ck_assert_ptr_nonnull(r->error);
 	ck_assert_str_eq(r->error, refused[_i].error);
 	ck_assert_str_eq(r->id, "a");
+	ck_assert_int_eq(r->timeout_ms, DEF_TIMEOUT);
 	scrapereq_free(r);
 }
 END_TEST
@@ -255,7 +256,12 @@ START_TEST(test_unusable)
 	ck_assert_ptr_nonnull(r->error);
 	ck_assert_msg(strncmp(r->error, unusable[_i].error_prefix, n) == 0,
 	    "got \"%s\"", r->error);
-	ck_assert_uint_gt(strlen(r->error), n);
+	/* "...: " prefixes must be followed by the parser's reason. */
+	if (unusable[_i].error_prefix[n - 1] == ' ')
+		ck_assert_uint_gt(strlen(r->error), n);
+	else
+		ck_assert_str_eq(r->error, unusable[_i].error_prefix);
+	ck_assert_ptr_null(r->id);
 	scrapereq_free(r);
 }
 END_TEST
