@@ -446,6 +446,28 @@ httpmsg_is_hop_by_hop(const char *name)
 	return false;
 }
 
+bool
+httpmsg_connection_lists(const struct httpmsg *m, const char *name)
+{
+	size_t i, n = strlen(name);
+	const char *v, *p;
+
+	for (i = 0; i < httpmsg_header_count(m); i++) {
+		if (strcasecmp(m->hdr[i].name, "Connection") != 0)
+			continue;
+		for (v = m->hdr[i].value; *v != '\0'; v = p) {
+			v += strspn(v, " \t,");
+			p = v + strcspn(v, ",");
+			while (p > v && (p[-1] == ' ' || p[-1] == '\t'))
+				p--;
+			if ((size_t)(p - v) == n && strncasecmp(v, name, n) == 0)
+				return true;
+			p += strcspn(p, ",");
+		}
+	}
+	return false;
+}
+
 const char *
 httpmsg_reason_phrase(int status)
 {

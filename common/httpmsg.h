@@ -95,6 +95,12 @@ const char *httpmsg_header(const struct httpmsg *m, const char *name);
  */
 bool httpmsg_is_hop_by_hop(const char *name);
 
+/*
+ * Whether name is listed in the message's Connection header(s), which
+ * makes it hop-by-hop too (RFC 9110 7.6.1).
+ */
+bool httpmsg_connection_lists(const struct httpmsg *m, const char *name);
+
 /* Standard reason phrase for a status ("Gateway Timeout"), or "Unknown". */
 const char *httpmsg_reason_phrase(int status);
 

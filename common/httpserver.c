@@ -418,8 +418,14 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		char ebuf[256];
 
 		if (e != 0) {
+			SSL *ssl = bufferevent_openssl_get_ssl(bev);
+			long vr = ssl != NULL ? SSL_get_verify_result(ssl) :
+			    X509_V_OK;
+
 			ERR_error_string_n(e, ebuf, sizeof(ebuf));
-			log_info("TLS error", "peer", c->peer, "error", ebuf);
+			log_info("TLS error", "peer", c->peer, "error", ebuf,
+			    "certificate", vr == X509_V_OK ? "" :
+			    X509_verify_cert_error_string(vr));
 			conn_close(c, "TLS error");
 		} else
 			conn_close(c, evutil_socket_error_to_string(

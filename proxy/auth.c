@@ -323,8 +323,9 @@ auth_basic(struct auth *a, const char *header, const char **why)
 	*colon = '\0';
 	if ((u = auth_user_find(a, cred)) == NULL) {
 		/* Spend the same time as for a known user. */
-		(void)crypt_r(colon + 1, "$2y$10$AAAAAAAAAAAAAAAAAAAAAA"
-		    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", a->crypt);
+		(void)crypt_rn(colon + 1, "$2y$10$AAAAAAAAAAAAAAAAAAAAAA"
+		    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", a->crypt,
+		    (int)sizeof(*a->crypt));
 		*why = "unknown user";
 		OPENSSL_cleanse(cred, sizeof(cred));
 		return -1;
@@ -341,7 +342,8 @@ auth_basic(struct auth *a, const char *header, const char **why)
 		OPENSSL_cleanse(cred, sizeof(cred));
 		return 0;
 	}
-	hashed = crypt_r(colon + 1, u->hash, a->crypt);
+	/* crypt_rn, not crypt_r: sanitizer runtimes intercept crypt_r. */
+	hashed = crypt_rn(colon + 1, u->hash, a->crypt, (int)sizeof(*a->crypt));
 	OPENSSL_cleanse(cred, sizeof(cred));
 	if (hashed == NULL || strlen(hashed) != strlen(u->hash) ||
 	    CRYPTO_memcmp(hashed, u->hash, strlen(u->hash)) != 0) {

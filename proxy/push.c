@@ -136,6 +136,7 @@ push_head_cb(struct httpmsg *m, void *arg)
 	sreq = scrape_req(p->scrape);
 	for (i = 0; (h = httpmsg_header_at(m, i)) != NULL; i++) {
 		if (httpmsg_is_hop_by_hop(h->name) ||
+		    httpmsg_connection_lists(m, h->name) ||
 		    strcasecmp(h->name, "Id") == 0 ||
 		    strcasecmp(h->name, "X-Prometheus-Scrape-Timeout") == 0)
 			continue;

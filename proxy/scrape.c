@@ -192,6 +192,7 @@ scrape_serialize(struct scrape *s, const struct url *u)
 	}
 	for (i = 0; (src = httpmsg_header_at(m, i)) != NULL; i++) {
 		if (httpmsg_is_hop_by_hop(src->name) ||
+		    httpmsg_connection_lists(m, src->name) ||
 		    strcasecmp(src->name, "Id") == 0 ||
 		    strcasecmp(src->name,
 		    "X-Prometheus-Scrape-Timeout-Seconds") == 0)

@@ -57,12 +57,16 @@ START_TEST(test_basic)
 	struct webconfig wc = { 0 };
 	struct webconfig_user users[1];
 	struct auth *a = auth_new(AUTH_CLIENT_NONE);
-	char salt[64], err[256], hash[128];
+	char salt[64], err[256], hash[512];
 	const char *why;
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
 
 	ck_assert_ptr_nonnull(crypt_gensalt_rn("$2b$", 4, NULL, 0, salt,
 	    sizeof(salt)));
-	snprintf(hash, sizeof(hash), "%s", crypt(" s3cret:x", salt));
+	ck_assert_ptr_nonnull(cd);
+	ck_assert_ptr_nonnull(crypt_rn(" s3cret:x", salt, cd, (int)sizeof(*cd)));
+	snprintf(hash, sizeof(hash), "%s", cd->output);
+	free(cd);
 	users[0].name = "prom";
 	users[0].hash = hash;
 	wc.users = users;

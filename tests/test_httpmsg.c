@@ -1525,6 +1525,26 @@ START_TEST(test_sample_requests)
 }
 END_TEST
 
+/* Headers named in Connection are hop-by-hop too (RFC 9110 7.6.1). */
+START_TEST(test_connection_lists)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "Connection: close, X-Hop-Secret\r\nConnection:\tkeep-alive ,"
+	    "x-other \r\nX-Hop-Secret: s\r\n\r\n";
+	struct httpmsg *m = httpmsg_new(HTTPMSG_REQUEST, 4096, NULL, NULL);
+
+	ck_assert_int_eq(httpmsg_feed(m, req, sizeof(req) - 1),
+	    (ssize_t)(sizeof(req) - 1));
+	ck_assert(httpmsg_connection_lists(m, "x-hop-secret"));
+	ck_assert(httpmsg_connection_lists(m, "X-Other"));
+	ck_assert(httpmsg_connection_lists(m, "close"));
+	ck_assert(!httpmsg_connection_lists(m, "X-Hop"));
+	ck_assert(!httpmsg_connection_lists(m, "Host"));
+	httpmsg_free(m);
+}
+END_TEST
+
+
 Suite *
 httpmsg_suite(void)
 {
@@ -1535,6 +1555,7 @@ httpmsg_suite(void)
 	TCase *td = tcase_create("samples");
 
 	tcase_add_test(tc, test_request_simple);
+	tcase_add_test(tc, test_connection_lists);
 	tcase_add_test(tc, test_request_proxy_form);
 	tcase_add_test(tc, test_request_content_length_body);
 	tcase_add_test(tc, test_request_chunked_body);
