@@ -2,9 +2,14 @@
  * Client flags, declared in one table that drives parsing, validation and
  * --help (common/flags.c), followed by the checks a table cannot express:
  * the proxy URL must be absolute http(s), the TLS files must be readable
- * (cert and key together), and the FQDN defaults to the canonical name of
- * this host.  Everything here runs once, before the event loop.
+ * and parse (cert and key together, and matching: tlsfiles.c), the token
+ * file must hold a token on its first line, every --scrape.allow pattern
+ * must parse (allow.c), --scrape.target-host must be a bare host, and the
+ * FQDN defaults to the canonical name of this host.  Everything here runs
+ * once, before the event loop.
  */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdbool.h>
@@ -14,13 +19,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "allow.h"
 #include "buf.h"
 #include "config.h"
 #include "flags.h"
 #include "pushprox_limits.h"
 #include "log.h"
+#include "tlsfiles.h"
 #include "url.h"
 #include "version.h"
+
+#define CONFIG_MAX_TOKEN_BYTES	4096
+#define CONFIG_MAX_ERROR_BYTES	1024
 
 #define MS_SECOND	1000LL
 #define MS_HOUR		(3600LL * MS_SECOND)
@@ -36,18 +46,24 @@ static const struct flag_def config_flags[] = {
 	{ "metrics-addr", FLAG_STRING, ":9369", 0, 0, NULL, OFF(metrics_addr),
 	  0, "address to serve the client's own /metrics on (empty: off)" },
 	{ "proxy.retry.initial-wait", FLAG_DURATION, "1s", 10, MS_HOUR, NULL,
-	  OFF(retry_initial_ms), 0, "first wait after a failed poll" },
+	  OFF(retry_initial_ms), 0, "first wait after a failed poll; also the "
+	  "pause after an empty poll (204) that lasted under 1s" },
 	{ "proxy.retry.max-wait", FLAG_DURATION, "5s", 10, MS_HOUR, NULL,
 	  OFF(retry_max_ms), 0, "longest wait between failed polls" },
 	{ "proxy.poll-timeout", FLAG_DURATION, "5m", MS_SECOND, 24 * MS_HOUR,
 	  NULL, OFF(poll_timeout_ms), 0,
 	  "give up on one long poll after this long and poll again" },
+	{ "auth.token-file", FLAG_STRING, NULL, 0, 0, NULL,
+	  OFF(auth_token_file), 0, "file whose first line is a bearer token, "
+	  "sent as \"Authorization: Bearer TOKEN\" on /poll and /push only "
+	  "(never to targets); for a proxy run with --client.auth=token" },
 	{ "tls.cacert", FLAG_STRING, NULL, 0, 0, NULL, OFF(tls_cacert), 0,
 	  "CA certificates (PEM) to verify the proxy with" },
 	{ "tls.cert", FLAG_STRING, NULL, 0, 0, NULL, OFF(tls_cert), 0,
-	  "client certificate (PEM) for the proxy" },
+	  "client certificate (PEM) for the proxy; loaded at start, and must "
+	  "match --tls.key" },
 	{ "tls.key", FLAG_STRING, NULL, 0, 0, NULL, OFF(tls_key), 0,
-	  "private key (PEM) of --tls.cert" },
+	  "private key (PEM, unencrypted) of --tls.cert" },
 	{ "scrape.default-timeout", FLAG_DURATION, "15s", 100, MS_HOUR, NULL,
 	  OFF(scrape_default_timeout_ms), 0, "scrape timeout when the request "
 	  "has no X-Prometheus-Scrape-Timeout-Seconds" },
@@ -56,6 +72,16 @@ static const struct flag_def config_flags[] = {
 	{ "scrape.max-concurrency", FLAG_INT, "64", 1, 100000, NULL,
 	  OFF(scrape_max_concurrency), 0,
 	  "scrapes in flight at once; more are answered 503" },
+	{ "scrape.allow", FLAG_STRINGS, NULL, 0, 0, NULL, OFF(scrape_allow), 0,
+	  "only scrape these targets on this host: PORT, PORT/PATH or */PATH "
+	  "(e.g. 9100, 9100/metrics, */probe; PATH is the URL path exactly, "
+	  "without the query); other scrapes are answered 403 (default: any "
+	  "port and path)" },
+	{ "scrape.target-host", FLAG_STRING, NULL, 0, 0, NULL,
+	  OFF(scrape_target_host), 0, "connect to this host or address (e.g. "
+	  "127.0.0.1) for scrapes of --fqdn, keeping port, path, query and the "
+	  "Host header; https targets are still verified against the FQDN "
+	  "(default: resolve the FQDN)" },
 	{ "log.level", FLAG_ENUM, "info", 0, 0, log_level_names,
 	  OFF(log_level), 0, "only log messages of this level or above" },
 	{ "log.format", FLAG_ENUM, "logfmt", 0, 0, log_format_names,
@@ -181,13 +207,156 @@ config_strip_userinfo(const char *url)
 	return b.data;
 }
 
+/*
+ * Reads the bearer token (the first line, white space trimmed) into
+ * cfg->auth_header; 0, or -1 after a message naming the file.
+ */
+static int
+config_read_token(struct client_config *cfg, FILE *err)
+{
+	const char	*path = cfg->auth_token_file;
+	char		 line[CONFIG_MAX_TOKEN_BYTES + 2], *tok, *end;
+	FILE		*f;
+	struct buf	 b;
+	bool		 too_long;
+	int		 rv = -1;
+
+	if (config_check_file("auth.token-file", path, err) == -1)
+		return -1;
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(err, "pushprox-client: cannot read --auth.token-file "
+		    "file \"%s\": %s\n", path, strerror(errno));
+		return -1;
+	}
+	line[0] = '\0';
+	if (fgets(line, sizeof(line), f) == NULL && ferror(f)) {
+		fprintf(err, "pushprox-client: cannot read --auth.token-file "
+		    "file \"%s\": %s\n", path, strerror(errno));
+		fclose(f);
+		return -1;
+	}
+	too_long = strchr(line, '\n') == NULL && !feof(f);
+	fclose(f);
+	tok = line + strspn(line, " \t\r\n\v\f");
+	for (end = tok + strlen(tok); end > tok &&
+	    isspace((unsigned char)end[-1]); end--)
+		;
+	*end = '\0';
+	if (too_long)
+		fprintf(err, "pushprox-client: --auth.token-file file \"%s\": "
+		    "first line longer than %d bytes\n", path,
+		    CONFIG_MAX_TOKEN_BYTES);
+	else if (*tok == '\0')
+		fprintf(err, "pushprox-client: --auth.token-file file \"%s\" "
+		    "holds no token (its first line is empty)\n", path);
+	else {
+		for (end = tok; *end != '\0' && !iscntrl((unsigned char)*end);
+		    end++)
+			;
+		if (*end != '\0')
+			fprintf(err, "pushprox-client: --auth.token-file file "
+			    "\"%s\": the token contains control characters\n",
+			    path);
+		else
+			rv = 0;
+	}
+	if (rv == 0) {
+		buf_init(&b, CONFIG_MAX_TOKEN_BYTES + 64);
+		if (buf_printf(&b, "Authorization: Bearer %s", tok) == -1) {
+			buf_release(&b);
+			fprintf(err, "pushprox-client: out of memory\n");
+			rv = -1;
+		} else
+			cfg->auth_header = b.data;
+	}
+	explicit_bzero(line, sizeof(line));
+	return rv;
+}
+
+/*
+ * Checks --scrape.target-host (a host name or an IPv4 or IPv6 address,
+ * brackets optional, no port) and stores it without brackets; 0 or -1
+ * after a message.
+ */
+static int
+config_check_target_host(struct client_config *cfg, FILE *err)
+{
+	char		*h = cfg->scrape_target_host;
+	size_t		 len = strlen(h);
+	struct in6_addr	 a6;
+	const char	*why = NULL;
+
+	if (len >= 2 && h[0] == '[' && h[len - 1] == ']') {
+		memmove(h, h + 1, len - 2);
+		h[len - 2] = '\0';
+		len -= 2;
+	}
+	if (len == 0)
+		why = "empty host";
+	else if (len > LIMIT_MAX_FQDN_BYTES)
+		why = "longer than 253 bytes";
+	else if (strchr(h, ':') != NULL) {
+		if (inet_pton(AF_INET6, h, &a6) != 1)
+			why = "a host name or address without a port was "
+			    "expected";
+	} else if (strspn(h, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != len)
+		why = "a host name or address without a port was expected";
+	if (why != NULL) {
+		fprintf(err, "pushprox-client: invalid value \"%s\" for "
+		    "--scrape.target-host: %s\n", cfg->scrape_target_host, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Builds the --scrape.allow list; 0, or -1 naming the bad pattern. */
+static int
+config_build_allow(struct client_config *cfg, FILE *err)
+{
+	const char	*why = NULL;
+	size_t		 i;
+
+	if ((cfg->allow = allow_new()) == NULL) {
+		fprintf(err, "pushprox-client: out of memory\n");
+		return -1;
+	}
+	for (i = 0; i < cfg->scrape_allow.n; i++)
+		if (allow_add(cfg->allow, cfg->scrape_allow.v[i], &why) == -1) {
+			fprintf(err, "pushprox-client: invalid value \"%s\" "
+			    "for --scrape.allow: %s\n", cfg->scrape_allow.v[i],
+			    why);
+			return -1;
+		}
+	return 0;
+}
+
+/* "fqdn::host:" for CURLOPT_CONNECT_TO (any port, same port); or -1. */
+static int
+config_build_connect_to(struct client_config *cfg)
+{
+	const char	*f = cfg->fqdn, *h = cfg->scrape_target_host;
+	bool		 f6 = strchr(f, ':') != NULL, h6 = strchr(h, ':') != NULL;
+	struct buf	 b;
+
+	buf_init(&b, 2 * LIMIT_MAX_FQDN_BYTES + 16);
+	if (buf_printf(&b, "%s%s%s::%s%s%s:", f6 ? "[" : "", f, f6 ? "]" : "",
+	    h6 ? "[" : "", h, h6 ? "]" : "") == -1 ||
+	    (cfg->connect_to = curl_slist_append(NULL, b.data)) == NULL) {
+		buf_release(&b);
+		return -1;
+	}
+	buf_release(&b);
+	return 0;
+}
+
 /* The checks beyond the table; 0, or -1 after a message to err. */
 static int
 config_check(struct client_config *cfg, FILE *err)
 {
 	struct url	 u;
 	const char	*why = NULL;
-	char		*plain;
+	char		*plain, msg[CONFIG_MAX_ERROR_BYTES];
 
 	/* Credentials for the proxy are curl's business, not url_parse's. */
 	if ((plain = config_strip_userinfo(cfg->proxy_url)) == NULL) {
@@ -215,6 +384,20 @@ config_check(struct client_config *cfg, FILE *err)
 	if (config_check_file("tls.cacert", cfg->tls_cacert, err) == -1 ||
 	    config_check_file("tls.cert", cfg->tls_cert, err) == -1 ||
 	    config_check_file("tls.key", cfg->tls_key, err) == -1)
+		return -1;
+	if (tlsfiles_check(cfg->tls_cacert, cfg->tls_cert, cfg->tls_key, msg,
+	    sizeof(msg)) == -1) {
+		fprintf(err, "pushprox-client: %s\n", msg);
+		return -1;
+	}
+	config_empty_to_null(&cfg->auth_token_file);
+	if (cfg->auth_token_file != NULL && config_read_token(cfg, err) == -1)
+		return -1;
+	config_empty_to_null(&cfg->scrape_target_host);
+	if (cfg->scrape_target_host != NULL &&
+	    config_check_target_host(cfg, err) == -1)
+		return -1;
+	if (config_build_allow(cfg, err) == -1)
 		return -1;
 	if (cfg->retry_initial_ms > cfg->retry_max_ms) {
 		fprintf(err, "pushprox-client: --proxy.retry.initial-wait "
@@ -256,6 +439,9 @@ config_load(struct client_config *cfg, int argc, char **argv, FILE *out,
 	cfg->push_url = config_resolve_url(cfg->proxy_url, "push");
 	if (cfg->poll_url == NULL || cfg->push_url == NULL)
 		goto oom;
+	if (cfg->scrape_target_host != NULL &&
+	    config_build_connect_to(cfg) == -1)
+		goto oom;
 	cfg->proxy_url_log = config_strip_userinfo(cfg->proxy_url);
 	cfg->poll_url_log = config_strip_userinfo(cfg->poll_url);
 	cfg->push_url_log = config_strip_userinfo(cfg->push_url);
@@ -282,6 +468,15 @@ config_free(struct client_config *cfg)
 	free(cfg->push_url_log);
 	cfg->poll_url = cfg->push_url = NULL;
 	cfg->proxy_url_log = cfg->poll_url_log = cfg->push_url_log = NULL;
+	allow_free(cfg->allow);
+	cfg->allow = NULL;
+	if (cfg->auth_header != NULL) {
+		explicit_bzero(cfg->auth_header, strlen(cfg->auth_header));
+		free(cfg->auth_header);
+		cfg->auth_header = NULL;
+	}
+	curl_slist_free_all(cfg->connect_to);
+	cfg->connect_to = NULL;
 	flags_free(config_flags, CONFIG_NFLAGS, cfg);
 }
 
@@ -296,4 +491,30 @@ config_apply_tls(const struct client_config *cfg, CURL *easy)
 	    curl_easy_setopt(easy, CURLOPT_SSLKEY, cfg->tls_key) != CURLE_OK))
 		return -1;
 	return 0;
+}
+
+int
+config_append_auth(const struct client_config *cfg, struct curl_slist **hdrs)
+{
+	struct curl_slist	*l;
+
+	if (cfg->auth_header == NULL)
+		return 0;
+	if ((l = curl_slist_append(*hdrs, cfg->auth_header)) == NULL)
+		return -1;
+	*hdrs = l;
+	return 0;
+}
+
+const char *
+config_auth_refusal(const struct client_config *cfg, long status)
+{
+	if (status == 401 && cfg->auth_header != NULL)
+		return "the proxy rejected our bearer token (is the SHA-256 of "
+		    "--auth.token-file's token in the proxy's "
+		    "--client.tokens-file?)";
+	if (status == 401)
+		return "the proxy requires a bearer token (--auth.token-file)";
+	return "the proxy refused our credentials for this request (may "
+	    "they claim --fqdn? see --auth.token-file, --tls.cert)";
 }

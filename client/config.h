@@ -1,8 +1,10 @@
 /*
  * The client's configuration: the flag table (one row per flag, see
  * common/flags.h) and the values derived from it at start-up (default
- * FQDN, poll and push URLs resolved against --proxy-url, TLS files checked
- * readable).  Filled once by config_load, read-only afterwards.
+ * FQDN, poll and push URLs resolved against --proxy-url, TLS files loaded
+ * and matched, the bearer token read, the --scrape.allow list checked, the
+ * --scrape.target-host redirection).  Filled once by config_load,
+ * read-only afterwards.
  */
 #ifndef PUSHPROX_CLIENT_CONFIG_H
 #define PUSHPROX_CLIENT_CONFIG_H
@@ -11,6 +13,10 @@
 #include <stdio.h>
 
 #include <curl/curl.h>
+
+#include "flags.h"
+
+struct allow;
 
 struct client_config {
 	/* From flags. */
@@ -26,6 +32,9 @@ struct client_config {
 	int64_t	 scrape_default_timeout_ms;
 	int64_t	 scrape_max_bytes;
 	int64_t	 scrape_max_concurrency;
+	struct flag_strings scrape_allow;	/* patterns, see allow.h */
+	char	*scrape_target_host;
+	char	*auth_token_file;
 	int	 log_level;		/* enum log_level */
 	int	 log_format;		/* enum log_format */
 
@@ -36,6 +45,10 @@ struct client_config {
 	char	*proxy_url_log;
 	char	*poll_url_log;
 	char	*push_url_log;
+	struct allow	*allow;		/* --scrape.allow; empty: any */
+	char		*auth_header;	/* "Authorization: Bearer ..." or NULL */
+	/* --scrape.target-host as CURLOPT_CONNECT_TO ("fqdn::host:"), or NULL. */
+	struct curl_slist *connect_to;
 };
 
 enum config_result {
@@ -46,8 +59,9 @@ enum config_result {
 
 /*
  * Parses argv into cfg, fills the defaults that need the system (FQDN),
- * checks the TLS files and derives the poll and push URLs.  On CONFIG_RUN
- * the caller frees with config_free; otherwise nothing is left to free.
+ * loads the TLS files and the token, checks the --scrape.* values and
+ * derives the poll and push URLs.  On CONFIG_RUN the caller frees with
+ * config_free; otherwise nothing is left to free.
  */
 enum config_result config_load(struct client_config *cfg, int argc,
     char **argv, FILE *out, FILE *err);
@@ -65,5 +79,20 @@ char *config_resolve_url(const char *base, const char *name);
 
 /* Sets the --tls.* options on a transfer to the proxy; 0 or -1. */
 int config_apply_tls(const struct client_config *cfg, CURL *easy);
+
+/*
+ * Appends the proxy's headers (the bearer token, if any) to *hdrs, for
+ * /poll and /push only; 0 or -1 on ENOMEM (*hdrs is then unchanged or
+ * still the caller's to free).
+ */
+int config_append_auth(const struct client_config *cfg,
+    struct curl_slist **hdrs);
+
+/*
+ * What a 401 or 403 from the proxy means for this configuration, for the
+ * log: a static string naming the flag to look at.
+ */
+const char *config_auth_refusal(const struct client_config *cfg,
+    long status);
 
 #endif

@@ -1,17 +1,24 @@
 /*
  * Poll loop as a small state machine: IDLE -> POLLING -> (answer) ->
- * POLLING again at once, or -> BACKOFF -> (timer) -> POLLING.  STOPPED is
- * final.  Each poll is a fresh easy handle (the multi's connection cache
- * keeps the connection to the proxy alive between them); the answer body
- * is capped in the write callback.  A failed poll logs one warn line and
- * waits initial-wait, then 1.5 times longer each time up to max-wait, each
- * wait jittered by +-20%; any good answer resets the back-off.
+ * POLLING again at once, or -> BACKOFF -> (timer) -> POLLING, or, after an
+ * empty poll shorter than POLLER_MIN_EMPTY_MS, -> PAUSED -> (timer) ->
+ * POLLING, so that a proxy answering 204 at once is not polled in a tight
+ * loop.  STOPPED is final.  Each poll is a fresh easy handle (the multi's
+ * connection cache keeps the connection to the proxy alive between them);
+ * the answer body is capped in the write callback.  A failed poll logs one
+ * warn line and waits initial-wait, then 1.5 times longer each time up to
+ * max-wait, each wait jittered by +-20%; any good answer resets the
+ * back-off.  A 401 or 403 is a failed poll like any other, logged with
+ * what to check.  The bearer token (--auth.token-file), if any, is one of
+ * the poll's headers.
  */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -30,16 +37,18 @@
 
 #define POLLER_LOG_BODY_BYTES	64
 #define POLLER_KEEPALIVE_S	15L
+#define POLLER_MIN_EMPTY_MS	1000	/* shorter empty polls pause */
 
 enum poller_state {
 	POLLER_IDLE,
 	POLLER_POLLING,
 	POLLER_BACKOFF,
+	POLLER_PAUSED,
 	POLLER_STOPPED,
 };
 
 static const char *const poller_state_names[] = {
-	"idle", "polling", "backoff", "stopped",
+	"idle", "polling", "backoff", "paused", "stopped",
 };
 
 struct poller {
@@ -52,6 +61,7 @@ struct poller {
 	char			 errbuf[CURL_ERROR_SIZE];
 	struct event		*timer;
 	int64_t			 backoff_ms;	/* last wait; 0 after success */
+	struct timespec		 sent_at;	/* CLOCK_MONOTONIC, last poll */
 };
 
 static void poller_send(struct poller *);
@@ -83,8 +93,44 @@ poller_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct poller	*p = arg;
 
-	if (p->state == POLLER_BACKOFF)
+	if (p->state == POLLER_BACKOFF || p->state == POLLER_PAUSED)
 		poller_send(p);
+}
+
+static int64_t
+poller_elapsed_ms(const struct poller *p)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - p->sent_at.tv_sec) * 1000 +
+	    (now.tv_nsec - p->sent_at.tv_nsec) / 1000000;
+}
+
+/*
+ * The proxy had nothing for us (204, or our own deadline): poll again at
+ * once, or after initial-wait if this poll was suspiciously short.
+ */
+static void
+poller_again(struct poller *p, const char *why)
+{
+	int64_t		 took = poller_elapsed_ms(p);
+	char		 ms[32], wait[32];
+	struct timeval	 tv;
+
+	p->backoff_ms = 0;
+	if (took >= POLLER_MIN_EMPTY_MS) {
+		poller_send(p);
+		return;
+	}
+	snprintf(ms, sizeof(ms), "%" PRId64, took);
+	duration_format(p->c->cfg->retry_initial_ms, wait, sizeof(wait));
+	log_debug("empty poll returned quickly, pausing", "why", why,
+	    "took_ms", ms, "retry_in", wait);
+	poller_set_state(p, POLLER_PAUSED);
+	duration_to_timeval(p->c->cfg->retry_initial_ms, &tv);
+	if (evtimer_add(p->timer, &tv) == -1)
+		fatal("evtimer_add failed");
 }
 
 /* Counts and logs one failed poll, then waits before the next one. */
@@ -172,16 +218,17 @@ poller_finish(struct poller *p, CURL *easy, CURLcode res)
 
 	if (res == CURLE_OK && status == 200)
 		poller_answer(p, ctype);
-	else if (res == CURLE_OK && status == 204) {
-		p->backoff_ms = 0;
-		poller_send(p);
-	} else if (res == CURLE_OPERATION_TIMEDOUT && status == 0 &&
+	else if (res == CURLE_OK && status == 204)
+		poller_again(p, "no content");
+	else if (res == CURLE_OPERATION_TIMEDOUT && status == 0 &&
 	    sent > 0) {
 		/* Our own deadline: the proxy had nothing for us. */
 		log_debug("poll timed out, polling again");
-		p->backoff_ms = 0;
-		poller_send(p);
-	} else
+		poller_again(p, "poll timeout");
+	} else if (res == CURLE_OK && (status == 401 || status == 403))
+		poller_backoff(p, status, ctype,
+		    config_auth_refusal(p->c->cfg, status));
+	else
 		poller_backoff(p, status, ctype, res == CURLE_OK ?
 		    "unexpected status" : err);
 }
@@ -253,6 +300,7 @@ poller_send(struct poller *p)
 		return;
 	}
 	poller_set_state(p, POLLER_POLLING);
+	clock_gettime(CLOCK_MONOTONIC, &p->sent_at);
 	if (curlev_add(p->c->cev, p->easy, poller_done_cb, p) == -1) {
 		curl_easy_cleanup(p->easy);
 		p->easy = NULL;
@@ -279,7 +327,8 @@ poller_new(struct client *c)
 		return NULL;
 	}
 	/* Expect: 100-continue would cost a round trip per poll. */
-	if (curl_slist_append(p->hdrs, "Expect:") == NULL) {
+	if (curl_slist_append(p->hdrs, "Expect:") == NULL ||
+	    config_append_auth(c->cfg, &p->hdrs) == -1) {
 		poller_free(p);
 		return NULL;
 	}

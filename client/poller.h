@@ -1,8 +1,10 @@
 /*
  * The long poll: one POST <proxy>/poll outstanding at a time.  An answer
  * carrying a scrape starts it (scrape.c) and the next poll goes out at
- * once; "no work" (204) and our own poll deadline re-poll at once; any
- * failure waits a jittered exponential back-off first.
+ * once; "no work" (204) and our own poll deadline re-poll at once, unless
+ * that poll lasted under a second (a proxy answering 204 at once), when
+ * the next one waits --proxy.retry.initial-wait; any failure waits a
+ * jittered exponential back-off first.
  */
 #ifndef PUSHPROX_CLIENT_POLLER_H
 #define PUSHPROX_CLIENT_POLLER_H

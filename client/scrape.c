@@ -7,7 +7,12 @@
  * head, rewritten by httpmsg_write_response_head, followed by the body
  * bytes, streamed to curl by a read callback so the body is never copied.
  * Every failure on the way becomes a 500 (or 503) push the proxy can show
- * to Prometheus.  scrape_close is the only teardown.
+ * to Prometheus; a target that --scrape.allow does not cover is a 403.
+ * The target transfer stops a margin before the scrape timeout (see
+ * scrapereq_target_timeout), so that its 500 beats the proxy's deadline.
+ * With --scrape.target-host the connection goes there (CURLOPT_CONNECT_TO)
+ * while URL, Host header, SNI and certificate check keep the FQDN.
+ * scrape_close is the only teardown.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -20,6 +25,7 @@
 
 #include <curl/curl.h>
 
+#include "allow.h"
 #include "buf.h"
 #include "client.h"
 #include "config.h"
@@ -271,7 +277,8 @@ scrape_target_setup(struct scrape *s, CURL *e)
 	struct curl_slist	*l;
 	struct buf		 line;
 	size_t			 i;
-	long			 tmo = (long)r->timeout_ms;
+	long			 tmo = (long)scrapereq_target_timeout(
+				    r->timeout_ms);
 	int			 rv = 0;
 
 	for (i = 0; i < r->nheaders && rv == 0; i++) {
@@ -297,7 +304,9 @@ scrape_target_setup(struct scrape *s, CURL *e)
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
+	    /* With an allowlist a redirect could leave it: do not follow. */
+	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION,
+	    allow_count(s->c->cfg->allow) > 0 ? 0L : 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
 	    CURLE_OK ||
@@ -309,6 +318,11 @@ scrape_target_setup(struct scrape *s, CURL *e)
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, scrape_write_cb) !=
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, s) != CURLE_OK)
+		return -1;
+	/* Borrowed from the config, which outlives every transfer. */
+	if (s->c->cfg->connect_to != NULL &&
+	    curl_easy_setopt(e, CURLOPT_CONNECT_TO, s->c->cfg->connect_to) !=
+	    CURLE_OK)
 		return -1;
 	return 0;
 }
@@ -391,9 +405,10 @@ scrape_push_done_cb(CURL *easy, CURLcode res, void *arg)
 		snprintf(st, sizeof(st), "%ld", status);
 		log_warn("push failed", "id", s->req->id, "url",
 		    s->c->cfg->push_url_log, "status", st, "body",
-		    buf_cstr(&s->answer), "err", res == CURLE_OK ?
-		    "unexpected status" : s->errbuf[0] != '\0' ? s->errbuf :
-		    curl_easy_strerror(res));
+		    buf_cstr(&s->answer), "err", res != CURLE_OK ?
+		    (s->errbuf[0] != '\0' ? s->errbuf :
+		    curl_easy_strerror(res)) : status == 401 || status == 403 ?
+		    config_auth_refusal(s->c->cfg, status) : "unexpected status");
 		metric_add(s->c->m.push_errors, 1);
 	}
 	curl_easy_cleanup(easy);
@@ -413,7 +428,8 @@ scrape_push_setup(struct scrape *s, CURL *e)
 	curl_slist_free_all(s->hdrs);
 	/* No form Content-Type, no 100-continue round trip. */
 	if ((s->hdrs = curl_slist_append(NULL, "Content-Type:")) == NULL ||
-	    curl_slist_append(s->hdrs, "Expect:") == NULL)
+	    curl_slist_append(s->hdrs, "Expect:") == NULL ||
+	    config_append_auth(cfg, &s->hdrs) == -1)
 		return -1;
 	if (curl_easy_setopt(e, CURLOPT_URL, cfg->push_url) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK ||
@@ -465,6 +481,7 @@ scrape_start(struct client *c, struct scrapereq *req)
 {
 	struct scrape	*s;
 	char		 msg[SCRAPE_MAX_ERROR_BYTES], n[32];
+	char		 why[SCRAPE_MAX_ERROR_BYTES / 2];
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		log_warn("scrape dropped", "id", req->id, "err",
@@ -486,7 +503,13 @@ scrape_start(struct client *c, struct scrapereq *req)
 
 	if (req->error != NULL)
 		scrape_fail(s, 500, req->error);
-	else if (c->ntargets >= (size_t)c->cfg->scrape_max_concurrency) {
+	else if (!allow_match(c->cfg->allow, req->port, req->path)) {
+		allow_explain(c->cfg->allow, req->port, req->path, why,
+		    sizeof(why));
+		snprintf(msg, sizeof(msg), "pushprox-client: scrape of %.1024s "
+		    "refused: %s", scrape_url(s), why);
+		scrape_fail(s, 403, msg);
+	} else if (c->ntargets >= (size_t)c->cfg->scrape_max_concurrency) {
 		snprintf(n, sizeof(n), "%" PRId64,
 		    c->cfg->scrape_max_concurrency);
 		snprintf(msg, sizeof(msg), "scrape of %s refused: the client "

@@ -19,6 +19,7 @@
 #include "url.h"
 
 #define SCRAPEREQ_MAX_ERROR	1024
+#define SCRAPEREQ_MARGIN_MS	500	/* at most; else 10 % */
 #define SCRAPEREQ_TIMEOUT_HDR	"X-Prometheus-Scrape-Timeout-Seconds"
 
 static int
@@ -225,7 +226,12 @@ scrapereq_check_url(struct scrapereq *r, const char *fqdn)
 			goto out;
 		}
 	}
-	if ((r->url = scrapereq_format_url(&u)) == NULL)
+	if (!u.has_port)
+		u.port = strcmp(u.scheme, "https") == 0 ? 443 : 80;
+	r->port = u.port;
+	if ((r->url = scrapereq_format_url(&u)) == NULL ||
+	    (r->path = strndup(u.path_query, strcspn(u.path_query, "?"))) ==
+	    NULL)
 		rv = -1;
 out:
 	free(scheme);
@@ -307,6 +313,16 @@ scrapereq_parse(const char *body, size_t len, const char *fqdn,
 	return r;
 }
 
+int64_t
+scrapereq_target_timeout(int64_t timeout_ms)
+{
+	int64_t	 margin = timeout_ms / 10;
+
+	if (margin > SCRAPEREQ_MARGIN_MS)
+		margin = SCRAPEREQ_MARGIN_MS;
+	return timeout_ms - margin > 1 ? timeout_ms - margin : 1;
+}
+
 void
 scrapereq_free(struct scrapereq *r)
 {
@@ -322,6 +338,7 @@ scrapereq_free(struct scrapereq *r)
 	free(r->id);
 	free(r->target);
 	free(r->url);
+	free(r->path);
 	free(r->error);
 	free(r);
 }

@@ -18,6 +18,8 @@ struct scrapereq {
 	char			*id;		/* NULL if none could be read */
 	char			*target;	/* the request line's URL, or NULL */
 	char			*url;		/* what to fetch, _scheme applied */
+	uint16_t		 port;		/* of url, explicit or default */
+	char			*path;		/* of url, without the query */
 	int64_t			 timeout_ms;
 	struct httpmsg_header	*headers;	/* to forward; owned strings */
 	size_t			 nheaders;
@@ -32,6 +34,13 @@ struct scrapereq {
  */
 struct scrapereq *scrapereq_parse(const char *body, size_t len,
     const char *fqdn, int64_t default_timeout_ms);
+
+/*
+ * The timeout of the target transfer for a scrape timeout: a margin of
+ * min(500 ms, 10 %) less, so that a target's timeout is pushed as a 500
+ * before the proxy's own deadline; at least 1 ms.
+ */
+int64_t scrapereq_target_timeout(int64_t timeout_ms);
 
 /* Frees the request. NULL is a no-op. */
 void scrapereq_free(struct scrapereq *r);

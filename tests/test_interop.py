@@ -302,18 +302,39 @@ def b_client_against_reference_proxy():
 @runner.test
 def b_client_polls_again_after_204():
     # An idle poll answered 204 (our proxy's --poll.timeout) is not an
-    # error: the client polls again at once, without back-off.
-    fake = t.FakeProxy([], hold=0.2)
+    # error: after a poll held over a second the client polls again at
+    # once, without back-off.
+    fake = t.FakeProxy([], hold=1.1)
     client = t.start_client(fake.url, "localhost",
-                            "--proxy.retry.initial-wait=2s",
-                            "--proxy.retry.max-wait=2s",
+                            "--proxy.retry.initial-wait=3s",
+                            "--proxy.retry.max-wait=3s",
                             name="client-204", ready=lambda d: True)
     try:
         t0 = time.monotonic()
-        fake.wait(lambda: len(fake.polls) >= 4, 5, "four polls")
+        fake.wait(lambda: len(fake.polls) >= 3, 8, "three polls")
         took = time.monotonic() - t0
-        t.check(took < 1.8, "four polls took %.2fs: the client waits "
-                "after a 204" % took)
+        t.check(took < 4.0, "three 1.1 s polls took %.2fs: the client "
+                "waits after a 204" % took)
+    finally:
+        t.check_eq(client.stop(), 0, "client exit code on SIGTERM")
+        fake.close()
+
+
+@runner.test
+def b_client_paces_instant_204():
+    # A proxy that answers 204 at once must not make the client spin:
+    # such a poll is followed by --proxy.retry.initial-wait.
+    fake = t.FakeProxy([], hold=0)
+    client = t.start_client(fake.url, "localhost",
+                            "--proxy.retry.initial-wait=1s",
+                            "--proxy.retry.max-wait=1s",
+                            name="client-204-instant", ready=lambda d: True)
+    try:
+        fake.wait(lambda: len(fake.polls) >= 1, 5, "a first poll")
+        time.sleep(2.5)
+        n = len(fake.polls)
+        t.check(2 <= n <= 5, "%d polls in 2.5 s after instant 204s: "
+                "expected about one a second" % n)
     finally:
         t.check_eq(client.stop(), 0, "client exit code on SIGTERM")
         fake.close()

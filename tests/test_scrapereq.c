@@ -1,8 +1,9 @@
 /*
  * Unit tests for the poll answer parser (client/scrapereq.c): the
  * reference proxy's scrape request, _scheme rewriting, the FQDN check,
- * and every way a request can be refused (with or without an Id to
- * answer it by).
+ * the port and path --scrape.allow is checked on, the target timeout's
+ * margin, and every way a request can be refused (with or without an Id
+ * to answer it by).
  */
 #include <check.h>
 #include <stdio.h>
@@ -68,6 +69,8 @@ check_ref(struct scrapereq *r)
 	ck_assert_str_eq(r->id, "3f1c2a9e-6a0b-4d3e-9c1f-0b5a7d2e8c41");
 	ck_assert_str_eq(r->url, "http://node1.example:9100/metrics");
 	ck_assert_str_eq(r->target, "http://node1.example:9100/metrics");
+	ck_assert_uint_eq(r->port, 9100);
+	ck_assert_str_eq(r->path, "/metrics");
 	ck_assert_int_eq(r->timeout_ms, 10000);
 	ck_assert_uint_eq(r->nheaders, 4);
 	ck_assert_str_eq(hdr(r, "User-Agent"), "Prometheus/2.42.0");
@@ -351,6 +354,73 @@ START_TEST(test_go_fixture)
 }
 END_TEST
 
+/* The port and path --scrape.allow sees: effective scheme, no query. */
+static const struct {
+	const char	*url;
+	unsigned	 port;
+	const char	*path;
+} port_path_cases[] = {
+	{ "http://node1.example:9100/metrics", 9100, "/metrics" },
+	{ "http://node1.example/metrics", 80, "/metrics" },
+	{ "http://node1.example/metrics?_scheme=https", 443, "/metrics" },
+	{ "http://node1.example:8443/m?_scheme=https&a=1", 8443, "/m" },
+	{ "http://node1.example:9115/probe?target=x&module=y", 9115,
+	  "/probe" },
+	{ "http://node1.example", 80, "/" },
+	{ "http://node1.example:22/?x", 22, "/" },
+	{ "http://node1.example:9100/a%20b/c", 9100, "/a%20b/c" },
+	{ "http://node1.example:9100/m#frag", 9100, "/m" },
+};
+
+START_TEST(test_port_path)
+{
+	struct scrapereq *r = parsef("GET", port_path_cases[_i].url,
+	    "Id: a\r\n");
+
+	ck_assert_msg(r->error == NULL, "%s: %s", port_path_cases[_i].url,
+	    r->error);
+	ck_assert_uint_eq(r->port, port_path_cases[_i].port);
+	ck_assert_str_eq(r->path, port_path_cases[_i].path);
+	scrapereq_free(r);
+}
+END_TEST
+
+START_TEST(test_refused_has_no_path)
+{
+	struct scrapereq *r = parsef("GET", "http://node2.example:9100/m",
+	    "Id: a\r\n");
+
+	ck_assert_ptr_nonnull(r->error);
+	ck_assert_ptr_null(r->url);
+	ck_assert_ptr_null(r->path);
+	scrapereq_free(r);
+}
+END_TEST
+
+static const struct {
+	int64_t	 in;
+	int64_t	 out;
+} margin_cases[] = {
+	{ 15000, 14500 },	/* 500 ms cap */
+	{ 10000, 9500 },
+	{ 5000, 4500 },
+	{ 4000, 3600 },		/* 10 % */
+	{ 1000, 900 },
+	{ 250, 225 },
+	{ 100, 90 },
+	{ 9, 9 },
+	{ 1, 1 },
+	{ 0, 1 },
+	{ 300000, 299500 },
+};
+
+START_TEST(test_target_timeout)
+{
+	ck_assert_int_eq(scrapereq_target_timeout(margin_cases[_i].in),
+	    margin_cases[_i].out);
+}
+END_TEST
+
 START_TEST(test_free_null)
 {
 	scrapereq_free(NULL);
@@ -375,6 +445,9 @@ scrapereq_suite(void)
 	tcase_add_test(tc, test_hop_by_hop_dropped);
 	tcase_add_test(tc, test_fractional_timeout);
 	tcase_add_test(tc, test_go_fixture);
+	tcase_add_loop_test(tc, test_port_path, 0, NELEM(port_path_cases));
+	tcase_add_test(tc, test_refused_has_no_path);
+	tcase_add_loop_test(tc, test_target_timeout, 0, NELEM(margin_cases));
 	tcase_add_test(tc, test_free_null);
 	suite_add_tcase(s, tc);
 	return s;
