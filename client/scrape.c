@@ -6,6 +6,13 @@
  * line, after a redirect or a 100, starts it over).  The push body is that
  * head, rewritten by httpmsg_write_response_head, followed by the body
  * bytes, streamed to curl by a read callback so the body is never copied.
+ * A body larger than SCRAPE_STREAM_WINDOW is not held whole: the push
+ * starts while the target is still answering (STREAMING), and the two
+ * transfers are coupled through a window of at most that many bytes, each
+ * paused when the other falls behind (memory per scrape stays constant
+ * whatever the body size).  The pushed body then keeps the target's
+ * Content-Length, or is chunk-encoded, so a cut push is seen as truncated
+ * by the proxy and never passes for a complete scrape.
  * Every failure on the way becomes a 500 (or 503) push the proxy can show
  * to Prometheus; a target that --scrape.allow does not cover is a 403.
  * The target transfer stops a margin before the scrape timeout (see
@@ -24,6 +31,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <event2/event.h>
 
 #include "allow.h"
 #include "buf.h"
@@ -41,16 +49,19 @@
 #define SCRAPE_ANSWER_LOG_BYTES		128
 #define SCRAPE_MAX_ERROR_BYTES		4096
 #define SCRAPE_EXTRA_HEADERS		3	/* Content-Length, Id, timeout */
+#define SCRAPE_STREAM_WINDOW		(256 * 1024)	/* bytes queued at most */
+#define SCRAPE_CHUNK_OVERHEAD		20	/* "%zx\r\n" ... "\r\n" */
 
 enum scrape_state {
 	SCRAPE_NEW,
 	SCRAPE_SCRAPING,
+	SCRAPE_STREAMING,	/* target and push running together */
 	SCRAPE_PUSHING,
 	SCRAPE_DONE,
 };
 
 static const char *const scrape_state_names[] = {
-	"new", "scraping", "pushing", "done",
+	"new", "scraping", "streaming", "pushing", "done",
 };
 
 struct scrape {
@@ -59,8 +70,11 @@ struct scrape {
 	enum scrape_state	 state;
 	struct scrapereq	*req;
 	struct timespec		 start;		/* CLOCK_MONOTONIC */
-	CURL			*easy;		/* target or push transfer */
-	struct curl_slist	*hdrs;
+	CURL			*target;	/* the target transfer */
+	CURL			*push;		/* the push transfer */
+	struct event		*kick;		/* deferred pause/unpause */
+	struct curl_slist	*hdrs;		/* the target transfer's */
+	struct curl_slist	*push_hdrs;	/* the push transfer's */
 	char			 errbuf[CURL_ERROR_SIZE];
 	bool			 admitted;	/* counted in c->ntargets */
 	/* The target's answer. */
@@ -68,7 +82,16 @@ struct scrape {
 	char			 reason[64];
 	bool			 body_started;
 	const char		*fail;		/* why we aborted the transfer */
-	struct buf		 body;
+	struct buf		 body;		/* whole, or the window */
+	size_t			 qoff;		/* window: bytes already sent */
+	int64_t			 total;		/* body bytes received */
+	bool			 target_done;	/* streaming: target ended */
+	bool			 target_failed;
+	bool			 target_paused;
+	bool			 push_paused;
+	bool			 chunked;	/* pushed body chunk-encoded */
+	bool			 trailer_sent;
+	bool			 streaming_push; /* push started STREAMING */
 	/* The push. */
 	struct buf		 push_head;
 	size_t			 push_off;	/* over push_head, then body */
@@ -111,10 +134,20 @@ scrape_write_head(struct scrape *s, int status, const char *reason,
 	char	 clen[32], remain[32];
 	int64_t	 left = s->req->timeout_ms - scrape_elapsed_ms(s);
 
-	snprintf(clen, sizeof(clen), "%zu", s->body.len);
+	curl_off_t cl = -1;
+
+	if (s->state == SCRAPE_STREAMING)
+		curl_easy_getinfo(s->target, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+		    &cl);
+	else
+		cl = (curl_off_t)s->body.len;
+	s->chunked = cl < 0;
+	snprintf(clen, sizeof(clen), "%" CURL_FORMAT_CURL_OFF_T, cl);
 	snprintf(remain, sizeof(remain), "%.3f",
 	    (double)(left > 0 ? left : 0) / 1000.0);
-	h[n++] = (struct httpmsg_header){ "Content-Length", clen };
+	h[n++] = s->chunked ?
+	    (struct httpmsg_header){ "Transfer-Encoding", "chunked" } :
+	    (struct httpmsg_header){ "Content-Length", clen };
 	h[n++] = (struct httpmsg_header){ "Id", s->req->id };
 	/* The reference's name for the remaining time, kept for its proxy. */
 	h[n++] = (struct httpmsg_header){ "X-Prometheus-Scrape-Timeout",
@@ -213,7 +246,19 @@ scrape_target_done_cb(CURL *easy, CURLcode res, void *arg)
 		    s->errbuf[0] != '\0' ? ": " : "",
 		    s->fail == NULL ? s->errbuf : "");
 	curl_easy_cleanup(easy);
-	s->easy = NULL;
+	s->target = NULL;
+	if (s->state == SCRAPE_STREAMING) {
+		/* The push is under way: it ends, or is cut, with the body. */
+		s->target_done = true;
+		if (res != CURLE_OK) {
+			s->target_failed = true;
+			log_warn("scrape failed while streaming", "id",
+			    s->req->id, "url", scrape_url(s), "err", msg);
+			metric_add(s->c->m.scrape_errors, 1);
+		}
+		event_active(s->kick, EV_TIMEOUT, 0);
+		return;
+	}
 	curl_slist_free_all(s->hdrs);
 	s->hdrs = NULL;
 	if (res != CURLE_OK)
@@ -260,13 +305,37 @@ static size_t
 scrape_write_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct scrape	*s = arg;
+	size_t		 len = size * n;
 
 	s->body_started = true;
-	if (buf_append(&s->body, data, size * n) == -1) {
+	if (s->total + (int64_t)len > s->c->cfg->scrape_max_bytes) {
 		s->fail = "response body larger than --scrape.max-size";
 		return CURL_WRITEFUNC_ERROR;
 	}
-	return size * n;
+	if (s->state == SCRAPE_STREAMING) {
+		if (s->body.len - s->qoff >= SCRAPE_STREAM_WINDOW) {
+			/* The push is behind: curl keeps this data for us. */
+			s->target_paused = true;
+			return CURL_WRITEFUNC_PAUSE;
+		}
+		if (s->qoff > 0) {
+			memmove(s->body.data, s->body.data + s->qoff,
+			    s->body.len - s->qoff);
+			s->body.len -= s->qoff;
+			s->qoff = 0;
+		}
+	} else if (s->body.len + len > SCRAPE_STREAM_WINDOW) {
+		/* Too large to hold: push while the target still answers. */
+		scrape_set_state(s, SCRAPE_STREAMING);
+	}
+	if (buf_append(&s->body, data, len) == -1) {
+		s->fail = "out of memory for the response body";
+		return CURL_WRITEFUNC_ERROR;
+	}
+	s->total += (int64_t)len;
+	if (s->state == SCRAPE_STREAMING)
+		event_active(s->kick, EV_TIMEOUT, 0);
+	return len;
 }
 
 /* Options of the target transfer; -1 if curl refused one. */
@@ -334,15 +403,62 @@ scrape_target(struct scrape *s)
 	char	 msg[SCRAPE_MAX_ERROR_BYTES];
 
 	scrape_set_state(s, SCRAPE_SCRAPING);
-	if ((s->easy = curl_easy_init()) == NULL ||
-	    scrape_target_setup(s, s->easy) == -1 ||
-	    curlev_add(s->c->cev, s->easy, scrape_target_done_cb, s) == -1) {
-		curl_easy_cleanup(s->easy);
-		s->easy = NULL;
+	if ((s->target = curl_easy_init()) == NULL ||
+	    scrape_target_setup(s, s->target) == -1 ||
+	    curlev_add(s->c->cev, s->target, scrape_target_done_cb, s) == -1) {
+		curl_easy_cleanup(s->target);
+		s->target = NULL;
 		snprintf(msg, sizeof(msg), "scrape of %s failed: cannot set up "
 		    "the transfer", scrape_url(s));
 		scrape_fail(s, 500, msg);
 	}
+}
+
+/* The streaming push reads the window: pause when it is empty. */
+static size_t
+scrape_read_window(struct scrape *s, char *dst, size_t want, size_t done)
+{
+	size_t	 avail = s->body.len - s->qoff, k;
+	int	 hl;
+
+	if (done == want)
+		return done;
+	if (avail == 0) {
+		if (s->target_failed)
+			return CURL_READFUNC_ABORT;
+		if (!s->target_done) {
+			if (done > 0)
+				return done;
+			s->push_paused = true;
+			return CURL_READFUNC_PAUSE;
+		}
+		if (s->chunked && !s->trailer_sent && want - done >= 5) {
+			memcpy(dst + done, "0\r\n\r\n", 5);
+			s->trailer_sent = true;
+			done += 5;
+		}
+		return done;
+	}
+	if (s->chunked) {
+		if (want - done <= SCRAPE_CHUNK_OVERHEAD)
+			return done;
+		k = want - done - SCRAPE_CHUNK_OVERHEAD;
+		if (k > avail)
+			k = avail;
+		hl = snprintf(dst + done, SCRAPE_CHUNK_OVERHEAD, "%zx\r\n", k);
+		done += (size_t)hl;
+		memcpy(dst + done, s->body.data + s->qoff, k);
+		memcpy(dst + done + k, "\r\n", 2);
+		done += k + 2;
+	} else {
+		k = want - done < avail ? want - done : avail;
+		memcpy(dst + done, s->body.data + s->qoff, k);
+		done += k;
+	}
+	s->qoff += k;
+	if (s->target_paused)
+		event_active(s->kick, EV_TIMEOUT, 0);
+	return done;
 }
 
 static size_t
@@ -357,6 +473,8 @@ scrape_read_cb(char *dst, size_t size, size_t n, void *arg)
 		s->push_off += k;
 		done = k;
 	}
+	if (s->streaming_push)
+		return scrape_read_window(s, dst, want, done);
 	if (done < want && s->push_off >= hl && s->push_off - hl <
 	    s->body.len) {
 		k = s->body.len - (s->push_off - hl);
@@ -412,7 +530,7 @@ scrape_push_done_cb(CURL *easy, CURLcode res, void *arg)
 		metric_add(s->c->m.push_errors, 1);
 	}
 	curl_easy_cleanup(easy);
-	s->easy = NULL;
+	s->push = NULL;
 	scrape_close(s, res == CURLE_OK && status / 100 == 2 ? "pushed" :
 	    "push failed");
 }
@@ -425,23 +543,25 @@ scrape_push_setup(struct scrape *s, CURL *e)
 	long	 tmo = s->req->timeout_ms > SCRAPE_MIN_PUSH_TIMEOUT_MS ?
 		    (long)s->req->timeout_ms : SCRAPE_MIN_PUSH_TIMEOUT_MS;
 
-	curl_slist_free_all(s->hdrs);
 	/* No form Content-Type, no 100-continue round trip. */
-	if ((s->hdrs = curl_slist_append(NULL, "Content-Type:")) == NULL ||
-	    curl_slist_append(s->hdrs, "Expect:") == NULL ||
-	    config_append_auth(cfg, &s->hdrs) == -1)
+	if ((s->push_hdrs = curl_slist_append(NULL, "Content-Type:")) ==
+	    NULL || curl_slist_append(s->push_hdrs, "Expect:") == NULL ||
+	    config_append_auth(cfg, &s->push_hdrs) == -1)
+		return -1;
+	/* A streamed push has no known length: curl sends it chunked. */
+	if (!s->streaming_push &&
+	    (curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)(s->push_head.len + s->body.len)) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, scrape_seek_cb) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_SEEKDATA, s) != CURLE_OK))
 		return -1;
 	if (curl_easy_setopt(e, CURLOPT_URL, cfg->push_url) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-	    (curl_off_t)(s->push_head.len + s->body.len)) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_READFUNCTION, scrape_read_cb) !=
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_READDATA, s) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, scrape_seek_cb) !=
-	    CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_SEEKDATA, s) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->hdrs) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->push_hdrs) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)LIMIT_CONNECT_TIMEOUT_MS) != CURLE_OK ||
@@ -461,18 +581,65 @@ scrape_push_setup(struct scrape *s, CURL *e)
 static void
 scrape_push(struct scrape *s)
 {
-	scrape_set_state(s, SCRAPE_PUSHING);
+	if (s->state != SCRAPE_STREAMING)
+		scrape_set_state(s, SCRAPE_PUSHING);
 	s->push_off = 0;
 	s->errbuf[0] = '\0';
-	if ((s->easy = curl_easy_init()) == NULL ||
-	    scrape_push_setup(s, s->easy) == -1 ||
-	    curlev_add(s->c->cev, s->easy, scrape_push_done_cb, s) == -1) {
-		curl_easy_cleanup(s->easy);
-		s->easy = NULL;
+	if ((s->push = curl_easy_init()) == NULL ||
+	    scrape_push_setup(s, s->push) == -1 ||
+	    curlev_add(s->c->cev, s->push, scrape_push_done_cb, s) == -1) {
+		curl_easy_cleanup(s->push);
+		s->push = NULL;
 		log_warn("push failed", "id", s->req->id, "err",
 		    "cannot set up the transfer");
 		metric_add(s->c->m.push_errors, 1);
 		scrape_close(s, "push setup failed");
+	}
+}
+
+/*
+ * Runs from the loop, never inside a curl callback: starts the streamed
+ * push once the window is full, and unpauses whichever transfer was
+ * waiting for the other.
+ */
+static void
+scrape_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct scrape		*s = arg;
+	struct httpmsg_header	 h[LIMIT_MAX_HEADERS + SCRAPE_EXTRA_HEADERS];
+	size_t			 n;
+	long			 status = 0;
+
+	if (s->state != SCRAPE_STREAMING)
+		return;
+	if (s->push == NULL && !s->streaming_push) {
+		curl_easy_getinfo(s->target, CURLINFO_RESPONSE_CODE, &status);
+		if (scrape_split_head(s, h, LIMIT_MAX_HEADERS, &n) == -1 ||
+		    scrape_write_head(s, (int)status, s->reason, h, n) == -1) {
+			/* Nothing pushed yet: report it as a failed scrape. */
+			curlev_remove(s->c->cev, s->target);
+			curl_easy_cleanup(s->target);
+			s->target = NULL;
+			scrape_set_state(s, SCRAPE_PUSHING);
+			scrape_fail(s, 500, "the target's response headers are "
+			    "too many or invalid");
+			return;
+		}
+		s->streaming_push = true;
+		log_debug("streaming scrape", "id", s->req->id, "url",
+		    scrape_url(s), "chunked", s->chunked ? "yes" : "no");
+		scrape_push(s);
+		return;
+	}
+	if (s->push != NULL && s->push_paused &&
+	    (s->body.len > s->qoff || s->target_done)) {
+		s->push_paused = false;
+		curl_easy_pause(s->push, CURLPAUSE_CONT);
+	}
+	if (s->target != NULL && s->target_paused &&
+	    s->body.len - s->qoff < SCRAPE_STREAM_WINDOW) {
+		s->target_paused = false;
+		curl_easy_pause(s->target, CURLPAUSE_CONT);
 	}
 }
 
@@ -496,6 +663,13 @@ scrape_start(struct client *c, struct scrapereq *req)
 	buf_init(&s->body, (size_t)c->cfg->scrape_max_bytes);
 	buf_init(&s->push_head, LIMIT_MAX_HEADER_BYTES + 1024);
 	buf_init(&s->answer, SCRAPE_ANSWER_LOG_BYTES);
+	if ((s->kick = event_new(c->base, -1, 0, scrape_kick_cb, s)) == NULL) {
+		log_warn("scrape dropped", "id", req->id, "err",
+		    "out of memory");
+		scrapereq_free(req);
+		free(s);
+		return;
+	}
 	TAILQ_INSERT_TAIL(&c->scrapes, s, entry);
 	c->nscrapes++;
 	metric_add(c->m.scrapes, 1);
@@ -530,10 +704,16 @@ scrape_close(struct scrape *s, const char *reason)
 	struct client	*c = s->c;
 	char		 ms[32];
 
-	if (s->easy != NULL) {
-		curlev_remove(c->cev, s->easy);
-		curl_easy_cleanup(s->easy);
+	if (s->target != NULL) {
+		curlev_remove(c->cev, s->target);
+		curl_easy_cleanup(s->target);
 	}
+	if (s->push != NULL) {
+		curlev_remove(c->cev, s->push);
+		curl_easy_cleanup(s->push);
+	}
+	event_free(s->kick);
+	curl_slist_free_all(s->push_hdrs);
 	curl_slist_free_all(s->hdrs);
 	if (s->admitted) {
 		c->ntargets--;

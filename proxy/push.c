@@ -251,9 +251,10 @@ void
 push_detach(struct push *p, const char *why)
 {
 	p->scrape = NULL;
-	if (p->req != NULL)
-		httpreq_resume_body(p->req);
 	push_settle(p, 410, "discarded", why);
+	/* Answer now: the client need not upload the rest for nothing. */
+	if (p->req != NULL)
+		push_answer(p);
 }
 
 void

@@ -15,7 +15,7 @@ struct push;
 /* Takes over a POST /push request; the push frees itself. */
 void push_start(struct proxy *px, struct httpreq *req);
 
-/* The scrape is gone: discard the rest of the body, answer 410 at its end. */
+/* The scrape is gone: answer 410 at once; the connection then closes. */
 void push_detach(struct push *p, const char *why);
 
 #endif
