@@ -187,7 +187,12 @@ httpmsg_url_cb(http_parser *p, const char *at, size_t n)
 static int
 httpmsg_field_cb(http_parser *p, const char *at, size_t n)
 {
-	return httpmsg_collect(p->data, ELEM_FIELD, at, n);
+	struct httpmsg *m = p->data;
+
+	/* Chunked trailers come through here too: they are dropped. */
+	if (m->head_done)
+		return 0;
+	return httpmsg_collect(m, ELEM_FIELD, at, n);
 }
 
 static int
@@ -195,6 +200,8 @@ httpmsg_value_cb(http_parser *p, const char *at, size_t n)
 {
 	struct httpmsg *m = p->data;
 
+	if (m->head_done)
+		return 0;	/* a trailer */
 	/* A value always follows its field; a stray value is a parse bug. */
 	if (m->nhdr == 0)
 		return httpmsg_fail(m, "header value without a name");
@@ -218,6 +225,18 @@ httpmsg_headers_cb(http_parser *p)
 	for (i = 0; i < m->nhdr; i++) {
 		m->hdr[i].name = m->head.data + m->off[i].name;
 		m->hdr[i].value = m->head.data + m->off[i].value;
+		/*
+		 * The lenient parser takes "Name : v"; filters compare exact
+		 * names, so such a name could slip past them.  And
+		 * http_parser 2.9 reads any name starting with
+		 * "Transfer-Encoding" as that header.
+		 */
+		if (!httpmsg_header_valid(m->hdr[i].name, ""))
+			return httpmsg_fail(m, "invalid header name");
+		if (strncasecmp(m->hdr[i].name, "Transfer-Encoding", 17) == 0 &&
+		    m->hdr[i].name[17] != '\0')
+			return httpmsg_fail(m, "ambiguous Transfer-Encoding "
+			    "header name");
 	}
 	m->head_done = 1;
 	if (m->kind == HTTPMSG_REQUEST && p->upgrade)

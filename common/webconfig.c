@@ -109,6 +109,9 @@ webconfig_version(struct webconfig_parse *p, const yaml_node_t *n,
 	    "TLS12, TLS13", v != NULL ? v : "");
 }
 
+static int	webconfig_unique_keys(struct webconfig_parse *,
+		    const yaml_node_t *);
+
 static int
 webconfig_tls(struct webconfig_parse *p, const yaml_node_t *map,
     struct webconfig *wc)
@@ -122,6 +125,8 @@ webconfig_tls(struct webconfig_parse *p, const yaml_node_t *map,
 		return webconfig_fail(p, map, "tls_server_config",
 		    "must be a mapping");
 	wc->tls = true;
+	if (webconfig_unique_keys(p, map) == -1)
+		return -1;
 	for (pair = map->data.mapping.pairs.start;
 	    pair < map->data.mapping.pairs.top; pair++) {
 		k = yaml_document_get_node(p->doc, pair->key);
@@ -222,6 +227,27 @@ webconfig_users(struct webconfig_parse *p, const yaml_node_t *map,
 	return 0;
 }
 
+/* A key given twice is an error, not a silent override. */
+static int
+webconfig_unique_keys(struct webconfig_parse *p, const yaml_node_t *map)
+{
+	yaml_node_pair_t *a, *b;
+	const char *ka, *kb;
+
+	for (a = map->data.mapping.pairs.start;
+	    a < map->data.mapping.pairs.top; a++)
+		for (b = map->data.mapping.pairs.start; b < a; b++) {
+			ka = webconfig_scalar(yaml_document_get_node(p->doc,
+			    a->key));
+			kb = webconfig_scalar(yaml_document_get_node(p->doc,
+			    b->key));
+			if (ka != NULL && kb != NULL && strcmp(ka, kb) == 0)
+				return webconfig_fail(p, yaml_document_get_node(
+				    p->doc, a->key), ka, "duplicate key");
+		}
+	return 0;
+}
+
 static int
 webconfig_root(struct webconfig_parse *p, struct webconfig *wc)
 {
@@ -234,6 +260,8 @@ webconfig_root(struct webconfig_parse *p, struct webconfig *wc)
 	if (root->type != YAML_MAPPING_NODE)
 		return webconfig_fail(p, root, NULL, "the file must be a "
 		    "mapping (tls_server_config, basic_auth_users)");
+	if (webconfig_unique_keys(p, root) == -1)
+		return -1;
 	for (pair = root->data.mapping.pairs.start;
 	    pair < root->data.mapping.pairs.top; pair++) {
 		k = yaml_document_get_node(p->doc, pair->key);

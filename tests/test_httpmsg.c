@@ -1545,6 +1545,34 @@ START_TEST(test_connection_lists)
 END_TEST
 
 
+/* Trailers are dropped; malformed or ambiguous names are refused. */
+START_TEST(test_trailers_and_bad_names)
+{
+	static const char chunked[] = "POST /push HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+	    "X-Trailer: t\r\nId: evil\r\n\r\n";
+	static const char spaced[] = "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "Proxy-Authorization : Basic eDp5\r\n\r\n";
+	static const char te[] = "GET / HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding-X: y\r\n\r\n";
+	struct httpmsg *m = httpmsg_new(HTTPMSG_REQUEST, 4096, NULL, NULL);
+
+	ck_assert_int_eq(httpmsg_feed(m, chunked, sizeof(chunked) - 1),
+	    (ssize_t)(sizeof(chunked) - 1));
+	ck_assert(httpmsg_complete(m));
+	ck_assert_uint_eq(httpmsg_header_count(m), 2);
+	ck_assert_ptr_null(httpmsg_header(m, "Id"));
+	ck_assert_str_eq(httpmsg_header(m, "Host"), "h");
+	httpmsg_reset(m);
+	ck_assert_int_eq(httpmsg_feed(m, spaced, sizeof(spaced) - 1), -1);
+	ck_assert_str_eq(httpmsg_error(m), "invalid header name");
+	httpmsg_reset(m);
+	ck_assert_int_eq(httpmsg_feed(m, te, sizeof(te) - 1), -1);
+	ck_assert_ptr_nonnull(strstr(httpmsg_error(m), "Transfer-Encoding"));
+	httpmsg_free(m);
+}
+END_TEST
+
 Suite *
 httpmsg_suite(void)
 {
@@ -1556,6 +1584,7 @@ httpmsg_suite(void)
 
 	tcase_add_test(tc, test_request_simple);
 	tcase_add_test(tc, test_connection_lists);
+	tcase_add_test(tc, test_trailers_and_bad_names);
 	tcase_add_test(tc, test_request_proxy_form);
 	tcase_add_test(tc, test_request_content_length_body);
 	tcase_add_test(tc, test_request_chunked_body);

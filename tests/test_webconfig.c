@@ -139,6 +139,10 @@ START_TEST(test_rejections)
 	load_fails("basic_auth_users: [a, b]\n", "basic_auth_users",
 	    "mapping");
 	load_fails("a: [\n", "invalid YAML", "line");
+	load_fails("basic_auth_users:\n  a: " HASH "\nbasic_auth_users:\n"
+	    "  b: " HASH "\n", "line 3", "basic_auth_users: duplicate key");
+	load_fails("tls_server_config:\n  cert_file: a\n  key_file: b\n"
+	    "  cert_file: c\n", "line 4", "cert_file: duplicate key");
 	load_fails("- just\n- a list\n", "line 1", "mapping");
 }
 END_TEST
