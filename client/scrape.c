@@ -306,7 +306,18 @@ scrape_write_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct scrape	*s = arg;
 	size_t		 len = size * n;
+	curl_off_t	 cl = -1;
 
+	if (!s->body_started) {
+		/* A declared length over the cap fails before any streaming. */
+		curl_easy_getinfo(s->target, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+		    &cl);
+		if (cl > (curl_off_t)s->c->cfg->scrape_max_bytes) {
+			s->fail = "response body larger than --scrape.max-size "
+			    "(by its Content-Length)";
+			return CURL_WRITEFUNC_ERROR;
+		}
+	}
 	s->body_started = true;
 	if (s->total + (int64_t)len > s->c->cfg->scrape_max_bytes) {
 		s->fail = "response body larger than --scrape.max-size";

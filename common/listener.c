@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -29,6 +30,8 @@ struct listener {
 	listener_accept_cb	 cb;
 	void			*arg;
 	int			 port;
+	time_t			 last_warn;	/* rate-limits accept warnings */
+	unsigned long		 failures;	/* since the last warning */
 	char			 addr[64];
 };
 
@@ -92,8 +95,19 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 	struct timeval tv;
 	int err = EVUTIL_SOCKET_ERROR();
 
-	log_warn("accept failed; pausing accepts", "address", l->addr,
-	    "error", evutil_socket_error_to_string(err), "pause", "100ms");
+	time_t now = time(NULL);
+	char count[32];
+
+	/* Out of descriptors this repeats every pause: warn every 10 s. */
+	l->failures++;
+	if (now - l->last_warn >= 10) {
+		snprintf(count, sizeof(count), "%lu", l->failures);
+		log_warn("accept failed; pausing accepts", "address", l->addr,
+		    "error", evutil_socket_error_to_string(err), "pause",
+		    "100ms", "failures", count);
+		l->last_warn = now;
+		l->failures = 0;
+	}
 	evconnlistener_disable(l->evl);
 	duration_to_timeval(LISTENER_PAUSE_MS, &tv);
 	evtimer_add(l->resume_ev, &tv);
