@@ -30,6 +30,15 @@ struct httpmsg_hdr_off {
 	size_t	value;
 };
 
+/* Offsets while the head grows (the arena moves), pointers once done. */
+union httpmsg_slot {
+	struct httpmsg_hdr_off	off;
+	struct httpmsg_header	hdr;
+};
+
+/* Most messages have few headers; more slots are allocated on demand. */
+#define HTTPMSG_INLINE_SLOTS	8
+
 struct httpmsg {
 	http_parser		 parser;
 	enum httpmsg_kind	 kind;
@@ -41,12 +50,14 @@ struct httpmsg {
 	enum httpmsg_elem	 elem;
 	size_t			 url_off;
 	int			 has_url;
-	struct httpmsg_hdr_off	 off[LIMIT_MAX_HEADERS];
-	struct httpmsg_header	 hdr[LIMIT_MAX_HEADERS];
+	union httpmsg_slot	*slot;		/* inline, or malloc'd */
+	size_t			 nslots;
 	size_t			 nhdr;
+	union httpmsg_slot	 inline_slot[HTTPMSG_INLINE_SLOTS];
 	int			 head_done;
 	int			 complete;
 	int			 started;
+	int			 paused;	/* by httpmsg_pause */
 	const char		*err;
 };
 
@@ -92,6 +103,8 @@ httpmsg_free(struct httpmsg *m)
 	if (m == NULL)
 		return;
 	buf_release(&m->head);
+	if (m->slot != m->inline_slot)
+		free(m->slot);
 	free(m);
 }
 
@@ -102,6 +115,10 @@ httpmsg_reset(struct httpmsg *m)
 	    m->kind == HTTPMSG_REQUEST ? HTTP_REQUEST : HTTP_RESPONSE);
 	m->parser.data = m;
 	buf_reset(&m->head);
+	if (m->slot != m->inline_slot)
+		free(m->slot);	/* idle connections keep only the inline slots */
+	m->slot = m->inline_slot;
+	m->nslots = HTTPMSG_INLINE_SLOTS;
 	m->wire = 0;
 	m->elem = ELEM_NONE;
 	m->url_off = 0;
@@ -110,6 +127,7 @@ httpmsg_reset(struct httpmsg *m)
 	m->head_done = 0;
 	m->complete = 0;
 	m->started = 0;
+	m->paused = 0;
 	m->err = NULL;
 }
 
@@ -131,11 +149,28 @@ httpmsg_terminate(struct httpmsg *m)
 		return httpmsg_fail(m, "message head too large");
 	if (m->elem == ELEM_FIELD) {
 		/* A field with no value callback has an empty value. */
-		m->off[m->nhdr - 1].value = m->head.len;
+		m->slot[m->nhdr - 1].off.value = m->head.len;
 		if (buf_append(&m->head, "", 1) == -1)
 			return httpmsg_fail(m, "message head too large");
 	}
 	m->elem = ELEM_NONE;
+	return 0;
+}
+
+static int
+httpmsg_grow(struct httpmsg *m)
+{
+	union httpmsg_slot *n;
+	size_t cap = m->nslots * 2 > LIMIT_MAX_HEADERS ? LIMIT_MAX_HEADERS :
+	    m->nslots * 2;
+
+	if ((n = calloc(cap, sizeof(*n))) == NULL)
+		return -1;
+	memcpy(n, m->slot, m->nhdr * sizeof(*n));
+	if (m->slot != m->inline_slot)
+		free(m->slot);
+	m->slot = n;
+	m->nslots = cap;
 	return 0;
 }
 
@@ -154,10 +189,12 @@ httpmsg_collect(struct httpmsg *m, enum httpmsg_elem elem, const char *p,
 		case ELEM_FIELD:
 			if (m->nhdr == LIMIT_MAX_HEADERS)
 				return httpmsg_fail(m, "too many headers");
-			m->off[m->nhdr++].name = m->head.len;
+			if (m->nhdr == m->nslots && httpmsg_grow(m) == -1)
+				return httpmsg_fail(m, "out of memory");
+			m->slot[m->nhdr++].off.name = m->head.len;
 			break;
 		case ELEM_VALUE:
-			m->off[m->nhdr - 1].value = m->head.len;
+			m->slot[m->nhdr - 1].off.value = m->head.len;
 			break;
 		case ELEM_NONE:
 			break;
@@ -223,18 +260,20 @@ httpmsg_headers_cb(http_parser *p)
 			return httpmsg_fail(m, "message head too large");
 	}
 	for (i = 0; i < m->nhdr; i++) {
-		m->hdr[i].name = m->head.data + m->off[i].name;
-		m->hdr[i].value = m->head.data + m->off[i].value;
+		struct httpmsg_hdr_off o = m->slot[i].off;
+
+		m->slot[i].hdr.name = m->head.data + o.name;
+		m->slot[i].hdr.value = m->head.data + o.value;
 		/*
 		 * The lenient parser takes "Name : v"; filters compare exact
 		 * names, so such a name could slip past them.  And
 		 * http_parser 2.9 reads any name starting with
 		 * "Transfer-Encoding" as that header.
 		 */
-		if (!httpmsg_header_valid(m->hdr[i].name, ""))
+		if (!httpmsg_header_valid(m->slot[i].hdr.name, ""))
 			return httpmsg_fail(m, "invalid header name");
-		if (strncasecmp(m->hdr[i].name, "Transfer-Encoding", 17) == 0 &&
-		    m->hdr[i].name[17] != '\0')
+		if (strncasecmp(m->slot[i].hdr.name, "Transfer-Encoding", 17) == 0 &&
+		    m->slot[i].hdr.name[17] != '\0')
 			return httpmsg_fail(m, "ambiguous Transfer-Encoding "
 			    "header name");
 	}
@@ -297,6 +336,13 @@ httpmsg_execute(struct httpmsg *m, const char *data, size_t len)
 	return (ssize_t)n;
 }
 
+void
+httpmsg_pause(struct httpmsg *m)
+{
+	m->paused = 1;
+	http_parser_pause(&m->parser, 1);
+}
+
 ssize_t
 httpmsg_feed(struct httpmsg *m, const char *data, size_t len)
 {
@@ -307,6 +353,10 @@ httpmsg_feed(struct httpmsg *m, const char *data, size_t len)
 		return -1;
 	if (m->complete || len == 0)
 		return 0;
+	if (m->paused) {
+		m->paused = 0;
+		http_parser_pause(&m->parser, 0);
+	}
 	if (!m->head_done) {
 		/* Count the head as sent, padding and line ends included. */
 		room = m->max_head > m->wire ? m->max_head - m->wire : 0;
@@ -325,7 +375,8 @@ httpmsg_feed(struct httpmsg *m, const char *data, size_t len)
 			}
 			return n;
 		}
-		if (m->complete || (size_t)n < chunk || (size_t)n == len)
+		if (m->complete || m->paused || (size_t)n < chunk ||
+		    (size_t)n == len)
 			return n;
 		total = n;
 		data += n;
@@ -435,7 +486,7 @@ httpmsg_header_count(const struct httpmsg *m)
 const struct httpmsg_header *
 httpmsg_header_at(const struct httpmsg *m, size_t i)
 {
-	return i < httpmsg_header_count(m) ? &m->hdr[i] : NULL;
+	return i < httpmsg_header_count(m) ? &m->slot[i].hdr : NULL;
 }
 
 const char *
@@ -444,8 +495,8 @@ httpmsg_header(const struct httpmsg *m, const char *name)
 	size_t i;
 
 	for (i = 0; i < httpmsg_header_count(m); i++)
-		if (strcasecmp(m->hdr[i].name, name) == 0)
-			return m->hdr[i].value;
+		if (strcasecmp(m->slot[i].hdr.name, name) == 0)
+			return m->slot[i].hdr.value;
 	return NULL;
 }
 
@@ -472,9 +523,9 @@ httpmsg_connection_lists(const struct httpmsg *m, const char *name)
 	const char *v, *p;
 
 	for (i = 0; i < httpmsg_header_count(m); i++) {
-		if (strcasecmp(m->hdr[i].name, "Connection") != 0)
+		if (strcasecmp(m->slot[i].hdr.name, "Connection") != 0)
 			continue;
-		for (v = m->hdr[i].value; *v != '\0'; v = p) {
+		for (v = m->slot[i].hdr.value; *v != '\0'; v = p) {
 			v += strspn(v, " \t,");
 			p = v + strcspn(v, ",");
 			while (p > v && (p[-1] == ' ' || p[-1] == '\t'))

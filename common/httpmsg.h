@@ -61,6 +61,12 @@ ssize_t httpmsg_feed(struct httpmsg *m, const char *data, size_t len);
  */
 int httpmsg_feed_eof(struct httpmsg *m);
 
+/*
+ * From a body callback: stop after this callback.  httpmsg_feed returns
+ * what it consumed so far; the next feed goes on from there.
+ */
+void httpmsg_pause(struct httpmsg *m);
+
 /* Forgets the current message; ready for the next one. */
 void httpmsg_reset(struct httpmsg *m);
 

@@ -84,6 +84,7 @@ scrape_set_state(struct scrape *s, enum scrape_state st)
 void
 scrape_new_id(char out[37])
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char b[16];
 	size_t i, off = 0;
 
@@ -94,8 +95,8 @@ scrape_new_id(char out[37])
 	for (i = 0; i < sizeof(b); i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[off++] = '-';
-		snprintf(out + off, 3, "%02x", b[i]);
-		off += 2;
+		out[off++] = hex[b[i] >> 4];
+		out[off++] = hex[b[i] & 15];
 	}
 	out[off] = '\0';
 }

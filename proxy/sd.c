@@ -1,12 +1,15 @@
 /*
- * Service discovery output, built with jansson so the JSON is always valid
- * whatever bytes a client registered with (poll bodies are checked too).
+ * Service discovery output.  It is written straight into a buffer rather
+ * than built as a jansson tree: with 19,000 clients jansson's build, dump
+ * and free took most of a 60 ms answer (docs/performance.md).  That is
+ * safe because an FQDN can only hold [a-z0-9-._:] (poll_parse_fqdn), none
+ * of which JSON escapes; anything else would be refused here rather than
+ * written.  The unit test parses the output with jansson.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
+#include "buf.h"
 #include "httpserver.h"
 #include "log.h"
 #include "proxy.h"
@@ -16,23 +19,30 @@
 char *
 sd_render(const char *const *fqdns, size_t n)
 {
-	json_t *arr, *group;
-	char *out;
-	size_t i;
+	static const char group[] = "{\"targets\":[\"\"],\"labels\":{}},";
+	struct buf out;
+	size_t i, need = 3;
 
-	if ((arr = json_array()) == NULL)
-		return NULL;
+	for (i = 0; i < n; i++)
+		need += strlen(fqdns[i]) + sizeof(group);
+	buf_init(&out, need);
+	if (buf_puts(&out, "[") == -1)
+		goto fail;
 	for (i = 0; i < n; i++) {
-		group = json_pack("{s:[s],s:{}}", "targets", fqdns[i],
-		    "labels");
-		if (group == NULL || json_array_append_new(arr, group) == -1) {
-			json_decref(arr);
-			return NULL;
-		}
+		if (strspn(fqdns[i], "abcdefghijklmnopqrstuvwxyz0123456789-._:") !=
+		    strlen(fqdns[i]))
+			goto fail;	/* never: poll_parse_fqdn checked it */
+		if (buf_printf(&out, "%s{\"targets\":[\"%s\"],\"labels\":{}}",
+		    i > 0 ? "," : "", fqdns[i]) == -1)
+			goto fail;
 	}
-	out = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
-	return out;
+	if (buf_puts(&out, "]") == -1)
+		goto fail;
+	/* The caller frees with free(): hand over the storage. */
+	return out.data != NULL ? out.data : strdup("[]");
+fail:
+	buf_release(&out);
+	return NULL;
 }
 
 void

@@ -1545,6 +1545,48 @@ START_TEST(test_connection_lists)
 END_TEST
 
 
+static int pause_calls;
+
+static int
+pause_body_cb(struct httpmsg *m, const char *data, size_t len, void *arg)
+{
+	struct buf *b = arg;
+
+	ck_assert_int_eq(buf_append(b, data, len), 0);
+	if (++pause_calls == 1)
+		httpmsg_pause(m);
+	return 0;
+}
+
+/* A pause from a body callback stops the feed right after it. */
+START_TEST(test_pause)
+{
+	static const char msg[] = "POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n"
+	    "0\r\n\r\n";
+	static const struct httpmsg_cbs cbs = { .body_cb = pause_body_cb };
+	struct buf b;
+	struct httpmsg *m;
+	ssize_t n, total;
+
+	buf_init(&b, 64);
+	pause_calls = 0;
+	m = httpmsg_new(HTTPMSG_REQUEST, 4096, &cbs, &b);
+	n = httpmsg_feed(m, msg, sizeof(msg) - 1);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_lt(n, (ssize_t)(sizeof(msg) - 1));
+	ck_assert_str_eq(buf_cstr(&b), "abc");
+	ck_assert(!httpmsg_complete(m));
+	total = n;
+	n = httpmsg_feed(m, msg + total, sizeof(msg) - 1 - (size_t)total);
+	ck_assert_int_eq(total + n, (ssize_t)(sizeof(msg) - 1));
+	ck_assert_str_eq(buf_cstr(&b), "abcdefg");
+	ck_assert(httpmsg_complete(m));
+	httpmsg_free(m);
+	buf_release(&b);
+}
+END_TEST
+
 /* Trailers are dropped; malformed or ambiguous names are refused. */
 START_TEST(test_trailers_and_bad_names)
 {
@@ -1585,6 +1627,7 @@ httpmsg_suite(void)
 	tcase_add_test(tc, test_request_simple);
 	tcase_add_test(tc, test_connection_lists);
 	tcase_add_test(tc, test_trailers_and_bad_names);
+	tcase_add_test(tc, test_pause);
 	tcase_add_test(tc, test_request_proxy_form);
 	tcase_add_test(tc, test_request_content_length_body);
 	tcase_add_test(tc, test_request_chunked_body);

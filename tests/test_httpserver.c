@@ -29,7 +29,8 @@
 
 #define WAIT_MS		5000	/* the bound on every wait */
 #define MAX_CLIS	8
-#define BIG_REPLY	(1 << 20)
+/* Larger than loopback socket buffers, so some of it must queue. */
+#define BIG_REPLY	(16 << 20)
 
 /* One test connection: what it received, and a parser over it. */
 struct cli {
@@ -359,8 +360,8 @@ cli_open(void)
 		}
 	ck_assert_ptr_nonnull(c);
 	memset(c, 0, sizeof(*c));
-	buf_init(&c->raw, 8 << 20);
-	buf_init(&c->body, 8 << 20);
+	buf_init(&c->raw, 32 << 20);
+	buf_init(&c->body, 32 << 20);
 	c->m = httpmsg_new(HTTPMSG_RESPONSE, 64 * 1024, &cli_cbs, c);
 	ck_assert_ptr_nonnull(c->m);
 	c->fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -1339,6 +1340,7 @@ START_TEST(test_sent_cb)
 {
 	struct cli *c = cli_open();
 	struct httpreq *r;
+	char *big;
 
 	/* Written out: told once, ok. */
 	cli_sends(c, "GET /sent HTTP/1.1\r\n\r\n");
@@ -1356,13 +1358,19 @@ START_TEST(test_sent_cb)
 	pump_for(10);
 	ck_assert_int_eq(T.sent_calls, 1);
 
-	/* Queued but never written (shutdown first): told once, not ok. */
+	/*
+	 * Queued but not all written (shutdown first, a reply larger than
+	 * the socket buffers, a peer that does not read): told once, not ok.
+	 */
 	c = cli_open();
 	cli_sends(c, "GET /parksent HTTP/1.1\r\n\r\n");
 	ASSERT_WAIT(T.parked != NULL);
 	r = T.parked;
 	T.parked = NULL;
-	httpreq_reply(r, 200, "text/plain", "late", 4);
+	big = calloc(1, BIG_REPLY);
+	ck_assert_ptr_nonnull(big);
+	httpreq_reply(r, 200, "text/plain", big, BIG_REPLY);
+	free(big);
 	httpserver_free(T.srv);
 	T.srv = NULL;
 	ck_assert_int_eq(T.sent_calls, 2);

@@ -278,6 +278,10 @@ class RawPoll:
             socket.socket.shutdown(self.sock, socket.SHUT_RDWR)
         except OSError:
             pass
+        # Join the reader before closing: a closed descriptor number is
+        # reused by the next connection, which a late recv would then
+        # steal TLS records from ("bad record mac" in a new handshake).
+        self.bg.thread.join(5.0)
         try:
             self.sock.close()
         except OSError:
