@@ -92,6 +92,7 @@ struct scrape {
 	bool			 chunked;	/* pushed body chunk-encoded */
 	bool			 trailer_sent;
 	bool			 streaming_push; /* push started STREAMING */
+	curl_off_t		 declared;	/* the target's Content-Length */
 	/* The push. */
 	struct buf		 push_head;
 	size_t			 push_off;	/* over push_head, then body */
@@ -142,6 +143,7 @@ scrape_write_head(struct scrape *s, int status, const char *reason,
 	else
 		cl = (curl_off_t)s->body.len;
 	s->chunked = cl < 0;
+	s->declared = cl;
 	snprintf(clen, sizeof(clen), "%" CURL_FORMAT_CURL_OFF_T, cl);
 	snprintf(remain, sizeof(remain), "%.3f",
 	    (double)(left > 0 ? left : 0) / 1000.0);
@@ -559,7 +561,14 @@ scrape_push_setup(struct scrape *s, CURL *e)
 	    NULL || curl_slist_append(s->push_hdrs, "Expect:") == NULL ||
 	    config_append_auth(cfg, &s->push_hdrs) == -1)
 		return -1;
-	/* A streamed push has no known length: curl sends it chunked. */
+	/*
+	 * A streamed push whose target declared its length has a known length
+	 * too; only one of unknown length is sent chunked (curl's default).
+	 */
+	if (s->streaming_push && !s->chunked &&
+	    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)s->push_head.len + s->declared) != CURLE_OK)
+		return -1;
 	if (!s->streaming_push &&
 	    (curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 	    (curl_off_t)(s->push_head.len + s->body.len)) != CURLE_OK ||
