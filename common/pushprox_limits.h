@@ -15,6 +15,8 @@
 #define LIMIT_MAX_SCRAPE_REQ_BYTES  (64 * 1024)   /* poll answer body */
 #define LIMIT_MAX_CONNECTIONS       100000        /* proxy: open connections */
 #define LIMIT_MAX_POLLS_PER_FQDN    16            /* proxy: parked polls each */
+#define LIMIT_FD_RESERVE            100           /* fixed: descriptors kept
+                                                     for scrapers, pushes, logs */
 #define LIMIT_MAX_METRIC_SERIES     1000          /* fixed: series per family */
 
 /* Output buffering: a relayed body never queues more than this per side. */

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "httpserver.h"
+#include "pushprox_limits.h"
 #include "log.h"
 #include "proxy.h"
 #include "version.h"
@@ -56,7 +57,8 @@ main(int argc, char **argv)
 	struct event_base *base;
 	struct event *sigint, *sigterm, *sighup;
 	struct proxy *px;
-	char fds[32], port[16];
+	char fds[32], port[16], cap[32];
+	rlim_t nofile;
 	int rc = EXIT_FAILURE;
 
 	switch (proxy_config_parse(&cfg, argc, argv, stdout, stderr)) {
@@ -70,8 +72,8 @@ main(int argc, char **argv)
 	log_setup((enum log_level)cfg.log_level,
 	    (enum log_format)cfg.log_format, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(fds, sizeof(fds), "%llu",
-	    (unsigned long long)main_raise_nofile());
+	nofile = main_raise_nofile();
+	snprintf(fds, sizeof(fds), "%llu", (unsigned long long)nofile);
 	if ((base = event_base_new()) == NULL ||
 	    (px = proxy_new(base, &cfg)) == NULL) {
 		log_error("cannot start", "error", "out of memory");
@@ -83,6 +85,12 @@ main(int argc, char **argv)
 		proxy_config_free(&cfg);
 		return EXIT_FAILURE;
 	}
+	/* Each idle client holds one descriptor: its parked poll. */
+	px->client_capacity = nofile > LIMIT_FD_RESERVE ?
+	    (size_t)(nofile - LIMIT_FD_RESERVE) : 0;
+	if (px->client_capacity > (size_t)cfg.max_connections)
+		px->client_capacity = (size_t)cfg.max_connections;
+	snprintf(cap, sizeof(cap), "%zu", px->client_capacity);
 	sighup = evsignal_new(base, SIGHUP, main_hup_cb, px);
 	sigint = evsignal_new(base, SIGINT, main_signal_cb, base);
 	sigterm = evsignal_new(base, SIGTERM, main_signal_cb, base);
@@ -93,7 +101,7 @@ main(int argc, char **argv)
 		    httpserver_port(px->server));
 		log_info("pushprox-proxy started", "version", PUSHPROX_VERSION,
 		    "address", cfg.listen_address, "port", port,
-		    "max_open_files", fds);
+		    "max_open_files", fds, "client_capacity", cap);
 		if (event_base_dispatch(base) == 0)
 			rc = EXIT_SUCCESS;
 	}

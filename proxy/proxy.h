@@ -26,6 +26,9 @@ struct proxy {
 	struct stats			*stats;
 	struct auth			*auth;
 	struct event			*sweep_ev;
+	size_t				 client_capacity; /* idle clients
+							    the descriptor limit
+							    allows */
 	size_t				 scrapes_active;
 	size_t				 pushes_active;
 };

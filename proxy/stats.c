@@ -52,6 +52,14 @@ stats_scrapes_cb(void *arg)
 }
 
 static double
+stats_capacity_cb(void *arg)
+{
+	struct proxy *px = arg;
+
+	return (double)px->client_capacity;
+}
+
+static double
 stats_conns_cb(void *arg)
 {
 	struct proxy *px = arg;
@@ -110,6 +118,9 @@ stats_new(struct proxy *px)
 	    "Scrapes not yet answered.", stats_scrapes_cb, px);
 	metrics_add_gauge_cb(st->reg, "pushprox_connections",
 	    "Open HTTP connections.", stats_conns_cb, px);
+	metrics_add_gauge_cb(st->reg, "pushprox_proxy_client_capacity",
+	    "Idle clients this proxy can hold: the open-file limit less a "
+	    "reserve, at most --web.max-connections.", stats_capacity_cb, px);
 	metrics_add_process(st->reg);
 	return st;
 }

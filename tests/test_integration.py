@@ -380,6 +380,13 @@ def proxy_metrics_exposed():
     t.check(m and float(m.group(1)) >= 1,
             "pushprox_proxy_clients should be >= 1: %r" % (
                 m.group(0) if m else None))
+    # The capacity follows the raised descriptor limit, less the reserve.
+    import resource
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    m = re.search(r"^pushprox_proxy_client_capacity (\S+)$", text, re.M)
+    t.check(m is not None, "/metrics lacks pushprox_proxy_client_capacity")
+    want = min(hard - 100, 100000)
+    t.check_eq(int(float(m.group(1))), want, "client capacity")
 
 
 @runner.test
