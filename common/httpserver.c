@@ -6,14 +6,15 @@
  *   IDLE ──head bytes──▶ READING ──message complete──▶ HANDLING
  *     ▲                    │ (handler may reply early)    │
  *     └──── reply queued (keep-alive) ◀───────────────────┘
- *   any ──error, EOF, timeout, abort──▶ closed (conn_close)
+ *   any ──error, EOF, timeout, abort──▶ closed (httpserver_conn_close)
  *   CLOSING: reply queued with Connection: close; freed once flushed.
  *
  * At most one request per connection is in flight; pipelined bytes wait in
  * the input buffer, where they are bounded by the header cap.  Reading is
  * never switched off while a request is parked, so EOF is seen at once.
- * A connection is never freed inside its own parser callbacks: conn_close
- * only marks it there, and conn_process frees it when the parser returns.
+ * A connection is never freed inside its own parser callbacks:
+ * httpserver_conn_close only marks it there, and conn_process frees it when
+ * the parser returns.  What handlers call (bodies, replies) is httpreq.c.
  */
 #include <sys/queue.h>
 
@@ -38,88 +39,13 @@
 #include <event2/util.h>
 
 #include "duration.h"
-#include "httpserver.h"
+#include "httpserver_int.h"
 #include "pushprox_limits.h"
 #include "listener.h"
 #include "log.h"
 
-#define HTTPSERVER_MAX_LISTENERS	4
-#define HTTPSERVER_MAX_REPLY_HEADERS	(8 * 1024)
-
-enum conn_state {
-	CONN_IDLE,
-	CONN_READING,
-	CONN_HANDLING,
-	CONN_CLOSING,
-};
-
-enum req_body {
-	BODY_DISCARD,
-	BODY_BUFFER,
-	BODY_STREAM,
-};
-
-struct httpconn;
-
-struct httpreq {
-	struct httpconn		*conn;
-	enum req_body		 body_mode;
-	struct buf		 body;
-	httpreq_body_cb		 body_cb;
-	httpreq_done_cb		 done_cb;
-	void			*body_arg;
-	httpreq_abort_cb	 abort_cb;
-	void			*abort_arg;
-	httpreq_drain_cb	 drain_cb;
-	void			*drain_arg;
-	httpreq_sent_cb		 sent_cb;
-	void			*sent_arg;
-	struct buf		 reply_headers;
-	struct timeval		 start;
-	int			 body_done;
-	int			 body_paused;
-	int			 reply_started;
-	int			 reply_chunked;
-};
-
-struct httpconn {
-	TAILQ_ENTRY(httpconn)	 entry;
-	struct httpserver	*srv;
-	struct bufferevent	*bev;
-	struct httpmsg		*msg;
-	struct httpreq		*req;
-	struct event		*process_ev;
-	enum conn_state		 state;
-	int			 in_feed;
-	const char		*close_reason;	/* set: close when feed returns */
-	int			 finish_pending; /* reply queued during feed */
-	int			 keep_alive;
-	int			 plain;		/* not TLS: direct socket I/O */
-	unsigned		 nrequests;
-	httpreq_sent_cb		 sent_cb;	/* a reply waiting to be flushed */
-	void			*sent_arg;
-	char			 peer[INET6_ADDRSTRLEN + 8];
-};
-
-TAILQ_HEAD(httpconn_list, httpconn);
-
-struct httpserver {
-	struct event_base	*base;
-	struct httpserver_config cfg;
-	httpserver_request_cb	 cb;
-	httpserver_reply_cb	 reply_cb;
-	void			*arg;
-	SSL_CTX			*tls;
-	struct listener		*listeners[HTTPSERVER_MAX_LISTENERS];
-	size_t			 nlisteners;
-	struct httpconn_list	 conns;
-	size_t			 nconns;
-};
-
-static void	conn_close(struct httpconn *, const char *);
 static void	conn_process(struct httpconn *);
 static void	conn_set_state(struct httpconn *, enum conn_state);
-static void	conn_finish_request(struct httpconn *);
 static void	conn_reply_error(struct httpconn *, int, const char *);
 
 static int	conn_headers_cb(struct httpmsg *, void *);
@@ -192,17 +118,6 @@ req_notify_abort(struct httpreq *r, const char *why)
 		cb(r, why, r->abort_arg);
 }
 
-/* The reply is queued: the handler has forgotten r; call it no more. */
-static void
-req_forget_handler(struct httpreq *r)
-{
-	r->abort_cb = NULL;
-	r->drain_cb = NULL;
-	r->done_cb = NULL;
-	r->body_cb = NULL;
-	r->body_mode = BODY_DISCARD;
-}
-
 static void
 req_free(struct httpreq *r)
 {
@@ -225,8 +140,8 @@ conn_notify_sent(struct httpconn *c, int ok)
 }
 
 /* The single teardown of a connection: tells the handler, frees all. */
-static void
-conn_close(struct httpconn *c, const char *why)
+void
+httpserver_conn_close(struct httpconn *c, const char *why)
 {
 	struct httpreq *r = c->req;
 
@@ -251,8 +166,8 @@ conn_close(struct httpconn *c, const char *why)
 	free(c);
 }
 
-static void
-conn_schedule(struct httpconn *c)
+void
+httpserver_conn_schedule(struct httpconn *c)
 {
 	event_active(c->process_ev, EV_READ, 0);
 }
@@ -289,12 +204,12 @@ conn_process(struct httpconn *c)
 		if (n > 0)
 			evbuffer_drain(in, (size_t)n);
 		if (c->close_reason != NULL) {
-			conn_close(c, c->close_reason);
+			httpserver_conn_close(c, c->close_reason);
 			return;
 		}
 		if (c->finish_pending) {
 			c->finish_pending = 0;
-			conn_finish_request(c);
+			httpserver_conn_finish(c);
 			return;
 		}
 		if (n == -1) {
@@ -308,7 +223,7 @@ conn_process(struct httpconn *c)
 	if (c->state == CONN_HANDLING && (evbuffer_get_length(in) >=
 	    LIMIT_READ_CHUNK ||
 	    evbuffer_get_length(in) > c->srv->cfg.max_header_bytes))
-		conn_close(c, "too many pipelined bytes");
+		httpserver_conn_close(c, "too many pipelined bytes");
 }
 
 static int
@@ -423,8 +338,8 @@ conn_read_more(struct httpconn *c)
  * queues the rest on the bufferevent: a small reply then costs one
  * sendmsg instead of an epoll_ctl, an epoll round and a writev.
  */
-static int
-conn_sendv(struct httpconn *c, struct iovec *iov, int niov)
+int
+httpserver_conn_sendv(struct httpconn *c, struct iovec *iov, int niov)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	struct msghdr mh;
@@ -478,7 +393,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 
 	if (c->state == CONN_CLOSING) {
 		if (left == 0)
-			conn_close(c, "reply sent, connection: close");
+			httpserver_conn_close(c, "reply sent, connection: close");
 		return;
 	}
 	if (c->req != NULL && c->req->reply_started && c->req->drain_cb != NULL)
@@ -491,9 +406,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct httpconn *c = arg;
 
 	if (what & BEV_EVENT_EOF)
-		conn_close(c, "peer closed the connection");
+		httpserver_conn_close(c, "peer closed the connection");
 	else if (what & BEV_EVENT_TIMEOUT)
-		conn_close(c, (what & BEV_EVENT_WRITING) ?
+		httpserver_conn_close(c, (what & BEV_EVENT_WRITING) ?
 		    "write timed out" : c->state == CONN_IDLE ?
 		    "idle timeout" : "read timed out");
 	else if (what & BEV_EVENT_ERROR) {
@@ -502,7 +417,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 		if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
 			/* OpenSSL 3's name for a close without close_notify. */
-			conn_close(c, "peer closed the connection");
+			httpserver_conn_close(c, "peer closed the connection");
 		} else if (e != 0) {
 			SSL *ssl = bufferevent_openssl_get_ssl(bev);
 			long vr = ssl != NULL ? SSL_get_verify_result(ssl) :
@@ -512,9 +427,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			log_info("TLS error", "peer", c->peer, "error", ebuf,
 			    "certificate", vr == X509_V_OK ? "" :
 			    X509_verify_cert_error_string(vr));
-			conn_close(c, "TLS error");
+			httpserver_conn_close(c, "TLS error");
 		} else
-			conn_close(c, evutil_socket_error_to_string(
+			httpserver_conn_close(c, evutil_socket_error_to_string(
 			    EVUTIL_SOCKET_ERROR()));
 	}
 }
@@ -526,14 +441,14 @@ conn_reply_error(struct httpconn *c, int status, const char *text)
 	struct httpreq *r;
 
 	if (c->req != NULL && c->req->reply_started) {
-		conn_close(c, text);
+		httpserver_conn_close(c, text);
 		return;
 	}
 	if (c->req != NULL)
 		req_notify_abort(c->req, text);
 	else {
 		if ((r = calloc(1, sizeof(*r))) == NULL) {
-			conn_close(c, "out of memory");
+			httpserver_conn_close(c, "out of memory");
 			return;
 		}
 		r->conn = c;
@@ -547,8 +462,8 @@ conn_reply_error(struct httpconn *c, int status, const char *text)
 }
 
 /* The reply is fully queued: forget the request, serve the next one. */
-static void
-conn_finish_request(struct httpconn *c)
+void
+httpserver_conn_finish(struct httpconn *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	struct httpreq *r = c->req;
@@ -576,7 +491,7 @@ conn_finish_request(struct httpconn *c)
 		bufferevent_disable(c->bev, EV_READ);
 		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 		if (evbuffer_get_length(out) == 0)
-			conn_close(c, "reply sent, connection: close");
+			httpserver_conn_close(c, "reply sent, connection: close");
 		return;
 	}
 	c->req = NULL;
@@ -586,7 +501,7 @@ conn_finish_request(struct httpconn *c)
 	conn_set_state(c, CONN_IDLE);
 	bufferevent_enable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-		conn_schedule(c);
+		httpserver_conn_schedule(c);
 }
 
 static void
@@ -686,7 +601,7 @@ httpserver_free(struct httpserver *s)
 		return;
 	httpserver_stop_listening(s);
 	while (!TAILQ_EMPTY(&s->conns))
-		conn_close(TAILQ_FIRST(&s->conns), "server shutting down");
+		httpserver_conn_close(TAILQ_FIRST(&s->conns), "server shutting down");
 	SSL_CTX_free(s->tls);
 	free(s);
 }
@@ -721,27 +636,10 @@ httpserver_set_tls(struct httpserver *s, SSL_CTX *ctx)
 	s->tls = ctx;
 }
 
-SSL *
-httpreq_ssl(const struct httpreq *r)
-{
-	/* NULL for a plain socket bufferevent. */
-	return bufferevent_openssl_get_ssl(r->conn->bev);
-}
-
 void
 httpserver_set_reply_cb(struct httpserver *s, httpserver_reply_cb cb)
 {
 	s->reply_cb = cb;
-}
-
-double
-httpreq_elapsed(const struct httpreq *r)
-{
-	struct timeval now;
-
-	event_base_gettimeofday_cached(r->conn->srv->base, &now);
-	return (double)(now.tv_sec - r->start.tv_sec) +
-	    (double)(now.tv_usec - r->start.tv_usec) / 1e6;
 }
 
 size_t
@@ -750,260 +648,3 @@ httpserver_connections(const struct httpserver *s)
 	return s->nconns;
 }
 
-const struct httpmsg *
-httpreq_msg(const struct httpreq *r)
-{
-	return r->conn->msg;
-}
-
-const char *
-httpreq_method(const struct httpreq *r)
-{
-	return httpmsg_method(r->conn->msg);
-}
-
-const char *
-httpreq_target(const struct httpreq *r)
-{
-	return httpmsg_target(r->conn->msg);
-}
-
-const char *
-httpreq_header(const struct httpreq *r, const char *name)
-{
-	return httpmsg_header(r->conn->msg, name);
-}
-
-const char *
-httpreq_peer(const struct httpreq *r)
-{
-	return r->conn->peer;
-}
-
-static void
-httpreq_continue(struct httpreq *r)
-{
-	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-	const char *expect = httpreq_header(r, "Expect");
-
-	if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
-	    !r->body_done)
-		bufferevent_write(r->conn->bev, cont, sizeof(cont) - 1);
-}
-
-void
-httpreq_read_body(struct httpreq *r, size_t max, httpreq_done_cb done,
-    void *arg)
-{
-	r->body_mode = BODY_BUFFER;
-	r->body.max = max;
-	r->done_cb = done;
-	r->body_arg = arg;
-	httpreq_continue(r);
-}
-
-const struct buf *
-httpreq_body(const struct httpreq *r)
-{
-	return &r->body;
-}
-
-void
-httpreq_stream_body(struct httpreq *r, httpreq_body_cb body,
-    httpreq_done_cb done, void *arg)
-{
-	r->body_mode = BODY_STREAM;
-	r->body_cb = body;
-	r->done_cb = done;
-	r->body_arg = arg;
-	httpreq_continue(r);
-}
-
-void
-httpreq_pause_body(struct httpreq *r)
-{
-	r->body_paused = 1;
-	/* Inside a body callback: stop the parser right after it. */
-	if (r->conn->in_feed)
-		httpmsg_pause(r->conn->msg);
-}
-
-void
-httpreq_resume_body(struct httpreq *r)
-{
-	if (!r->body_paused)
-		return;
-	r->body_paused = 0;
-	bufferevent_enable(r->conn->bev, EV_READ);
-	conn_schedule(r->conn);
-}
-
-void
-httpreq_set_abort_cb(struct httpreq *r, httpreq_abort_cb cb, void *arg)
-{
-	r->abort_cb = cb;
-	r->abort_arg = arg;
-}
-
-void
-httpreq_set_sent_cb(struct httpreq *r, httpreq_sent_cb cb, void *arg)
-{
-	r->sent_cb = cb;
-	r->sent_arg = arg;
-}
-
-void
-httpreq_set_drain_cb(struct httpreq *r, httpreq_drain_cb cb, void *arg)
-{
-	r->drain_cb = cb;
-	r->drain_arg = arg;
-}
-
-int
-httpreq_add_header(struct httpreq *r, const char *name, const char *value)
-{
-	if (r->reply_started || !httpmsg_header_valid(name, value))
-		return -1;
-	return buf_printf(&r->reply_headers, "%s: %s\r\n", name, value);
-}
-
-/* Writes the reply head into head (our formatting, no printf per line). */
-static void
-httpreq_write_head(struct httpreq *r, int status, const char *reason,
-    int64_t length, struct buf *head)
-{
-	struct httpconn *c = r->conn;
-	int rc = 0;
-
-	r->reply_started = 1;
-	if (c->srv->reply_cb != NULL && r->start.tv_sec != 0)
-		c->srv->reply_cb(r, status, c->srv->arg);
-	/* A reply before the body was read ends the connection after it. */
-	if (!r->body_done && (httpmsg_chunked(c->msg) ||
-	    httpmsg_content_length(c->msg) > 0))
-		c->keep_alive = 0;
-	rc |= buf_printf(head, "HTTP/1.1 %d %s\r\n", status,
-	    reason != NULL ? reason : httpmsg_reason_phrase(status));
-	rc |= buf_append(head, buf_cstr(&r->reply_headers),
-	    r->reply_headers.len);
-	if (length >= 0)
-		rc |= buf_printf(head, "Content-Length: %lld\r\n",
-		    (long long)length);
-	else if (httpmsg_version(c->msg) >= 11) {
-		r->reply_chunked = 1;
-		rc |= buf_puts(head, "Transfer-Encoding: chunked\r\n");
-	} else
-		c->keep_alive = 0;
-	if (!c->keep_alive)
-		rc |= buf_puts(head, "Connection: close\r\n");
-	rc |= buf_append(head, "\r\n", 2);
-	if (rc != 0)
-		fatal("reply head larger than its buffer");
-}
-
-static void
-httpreq_send_head(struct httpreq *r, int status, const char *reason,
-    int64_t length, const void *body, size_t len)
-{
-	struct buf head;
-	struct iovec iov[2];
-
-	buf_init(&head, HTTPSERVER_MAX_REPLY_HEADERS + 256);
-	httpreq_write_head(r, status, reason, length, &head);
-	iov[0].iov_base = head.data;
-	iov[0].iov_len = head.len;
-	iov[1].iov_base = (void *)(uintptr_t)body;
-	iov[1].iov_len = len;
-	if (conn_sendv(r->conn, iov, len > 0 ? 2 : 1) == -1)
-		log_warn("cannot queue reply", "peer", r->conn->peer,
-		    "error", "out of memory");
-	buf_release(&head);
-}
-
-void
-httpreq_reply(struct httpreq *r, int status, const char *content_type,
-    const void *body, size_t len)
-{
-	if (content_type != NULL &&
-	    httpreq_add_header(r, "Content-Type", content_type) == -1)
-		log_warn("reply header dropped", "peer", r->conn->peer,
-		    "header", "Content-Type");
-	httpreq_send_head(r, status, NULL, (int64_t)len, body, len);
-	req_forget_handler(r);
-	conn_finish_request(r->conn);
-}
-
-void
-httpreq_reply_text(struct httpreq *r, int status, const char *text)
-{
-	struct buf b;
-
-	buf_init(&b, strlen(text) + 2);
-	if (buf_puts(&b, text) == -1 || buf_puts(&b, "\n") == -1)
-		b.len = 0;
-	httpreq_reply(r, status, "text/plain; charset=utf-8", buf_cstr(&b),
-	    b.len);
-	buf_release(&b);
-}
-
-void
-httpreq_reply_start(struct httpreq *r, int status, const char *reason,
-    int64_t content_length)
-{
-	httpreq_send_head(r, status, reason, content_length, NULL, 0);
-	bufferevent_setwatermark(r->conn->bev, EV_WRITE,
-	    LIMIT_RELAY_HIGH_WATER / 2, 0);
-}
-
-int
-httpreq_reply_write(struct httpreq *r, const void *data, size_t len)
-{
-	char size[24];
-	struct iovec iov[3];
-	int n = 0, k;
-
-	if (len == 0)
-		return 0;
-	if (r->reply_chunked) {
-		k = snprintf(size, sizeof(size), "%zx\r\n", len);
-		iov[n].iov_base = size;
-		iov[n++].iov_len = (size_t)k;
-	}
-	iov[n].iov_base = (void *)(uintptr_t)data;
-	iov[n++].iov_len = len;
-	if (r->reply_chunked) {
-		iov[n].iov_base = (void *)(uintptr_t)"\r\n";
-		iov[n++].iov_len = 2;
-	}
-	return conn_sendv(r->conn, iov, n);
-}
-
-size_t
-httpreq_reply_queued(const struct httpreq *r)
-{
-	return evbuffer_get_length(bufferevent_get_output(r->conn->bev));
-}
-
-void
-httpreq_reply_end(struct httpreq *r)
-{
-	struct iovec iov;
-
-	if (r->reply_chunked) {
-		iov.iov_base = (void *)(uintptr_t)"0\r\n\r\n";
-		iov.iov_len = 5;
-		(void)conn_sendv(r->conn, &iov, 1);
-	}
-	req_forget_handler(r);
-	conn_finish_request(r->conn);
-}
-
-void
-httpreq_abort(struct httpreq *r, const char *why)
-{
-	struct httpconn *c = r->conn;
-
-	r->abort_cb = NULL;
-	log_debug("request aborted", "peer", c->peer, "reason", why);
-	conn_close(c, why);
-}

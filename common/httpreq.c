@@ -1,0 +1,306 @@
+/*
+ * What a handler does with a request: read its head, take its body
+ * (buffered up to a cap, or streamed with pause and resume), and answer it
+ * exactly once (whole, or streamed with Content-Length or chunked).  Reply
+ * bytes go out through httpserver_conn_sendv, which writes at once when
+ * nothing is queued; the connection's lifecycle is in httpserver.c.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+
+#include "httpserver_int.h"
+#include "log.h"
+#include "pushprox_limits.h"
+
+/* The reply is queued: the handler has forgotten r; call it no more. */
+static void
+req_forget_handler(struct httpreq *r)
+{
+	r->abort_cb = NULL;
+	r->drain_cb = NULL;
+	r->done_cb = NULL;
+	r->body_cb = NULL;
+	r->body_mode = BODY_DISCARD;
+}
+
+SSL *
+httpreq_ssl(const struct httpreq *r)
+{
+	/* NULL for a plain socket bufferevent. */
+	return bufferevent_openssl_get_ssl(r->conn->bev);
+}
+
+double
+httpreq_elapsed(const struct httpreq *r)
+{
+	struct timeval now;
+
+	event_base_gettimeofday_cached(r->conn->srv->base, &now);
+	return (double)(now.tv_sec - r->start.tv_sec) +
+	    (double)(now.tv_usec - r->start.tv_usec) / 1e6;
+}
+
+const struct httpmsg *
+httpreq_msg(const struct httpreq *r)
+{
+	return r->conn->msg;
+}
+
+const char *
+httpreq_method(const struct httpreq *r)
+{
+	return httpmsg_method(r->conn->msg);
+}
+
+const char *
+httpreq_target(const struct httpreq *r)
+{
+	return httpmsg_target(r->conn->msg);
+}
+
+const char *
+httpreq_header(const struct httpreq *r, const char *name)
+{
+	return httpmsg_header(r->conn->msg, name);
+}
+
+const char *
+httpreq_peer(const struct httpreq *r)
+{
+	return r->conn->peer;
+}
+
+static void
+httpreq_continue(struct httpreq *r)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	const char *expect = httpreq_header(r, "Expect");
+
+	if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
+	    !r->body_done)
+		bufferevent_write(r->conn->bev, cont, sizeof(cont) - 1);
+}
+
+void
+httpreq_read_body(struct httpreq *r, size_t max, httpreq_done_cb done,
+    void *arg)
+{
+	r->body_mode = BODY_BUFFER;
+	r->body.max = max;
+	r->done_cb = done;
+	r->body_arg = arg;
+	httpreq_continue(r);
+}
+
+const struct buf *
+httpreq_body(const struct httpreq *r)
+{
+	return &r->body;
+}
+
+void
+httpreq_stream_body(struct httpreq *r, httpreq_body_cb body,
+    httpreq_done_cb done, void *arg)
+{
+	r->body_mode = BODY_STREAM;
+	r->body_cb = body;
+	r->done_cb = done;
+	r->body_arg = arg;
+	httpreq_continue(r);
+}
+
+void
+httpreq_pause_body(struct httpreq *r)
+{
+	r->body_paused = 1;
+	/* Inside a body callback: stop the parser right after it. */
+	if (r->conn->in_feed)
+		httpmsg_pause(r->conn->msg);
+}
+
+void
+httpreq_resume_body(struct httpreq *r)
+{
+	if (!r->body_paused)
+		return;
+	r->body_paused = 0;
+	bufferevent_enable(r->conn->bev, EV_READ);
+	httpserver_conn_schedule(r->conn);
+}
+
+void
+httpreq_set_abort_cb(struct httpreq *r, httpreq_abort_cb cb, void *arg)
+{
+	r->abort_cb = cb;
+	r->abort_arg = arg;
+}
+
+void
+httpreq_set_sent_cb(struct httpreq *r, httpreq_sent_cb cb, void *arg)
+{
+	r->sent_cb = cb;
+	r->sent_arg = arg;
+}
+
+void
+httpreq_set_drain_cb(struct httpreq *r, httpreq_drain_cb cb, void *arg)
+{
+	r->drain_cb = cb;
+	r->drain_arg = arg;
+}
+
+int
+httpreq_add_header(struct httpreq *r, const char *name, const char *value)
+{
+	if (r->reply_started || !httpmsg_header_valid(name, value))
+		return -1;
+	return buf_printf(&r->reply_headers, "%s: %s\r\n", name, value);
+}
+
+/* Writes the reply head into head (our formatting, no printf per line). */
+static void
+httpreq_write_head(struct httpreq *r, int status, const char *reason,
+    int64_t length, struct buf *head)
+{
+	struct httpconn *c = r->conn;
+	int rc = 0;
+
+	r->reply_started = 1;
+	if (c->srv->reply_cb != NULL && r->start.tv_sec != 0)
+		c->srv->reply_cb(r, status, c->srv->arg);
+	/* A reply before the body was read ends the connection after it. */
+	if (!r->body_done && (httpmsg_chunked(c->msg) ||
+	    httpmsg_content_length(c->msg) > 0))
+		c->keep_alive = 0;
+	rc |= buf_printf(head, "HTTP/1.1 %d %s\r\n", status,
+	    reason != NULL ? reason : httpmsg_reason_phrase(status));
+	rc |= buf_append(head, buf_cstr(&r->reply_headers),
+	    r->reply_headers.len);
+	if (length >= 0)
+		rc |= buf_printf(head, "Content-Length: %lld\r\n",
+		    (long long)length);
+	else if (httpmsg_version(c->msg) >= 11) {
+		r->reply_chunked = 1;
+		rc |= buf_puts(head, "Transfer-Encoding: chunked\r\n");
+	} else
+		c->keep_alive = 0;
+	if (!c->keep_alive)
+		rc |= buf_puts(head, "Connection: close\r\n");
+	rc |= buf_append(head, "\r\n", 2);
+	if (rc != 0)
+		fatal("reply head larger than its buffer");
+}
+
+static void
+httpreq_send_head(struct httpreq *r, int status, const char *reason,
+    int64_t length, const void *body, size_t len)
+{
+	struct buf head;
+	struct iovec iov[2];
+
+	buf_init(&head, HTTPSERVER_MAX_REPLY_HEADERS + 256);
+	httpreq_write_head(r, status, reason, length, &head);
+	iov[0].iov_base = head.data;
+	iov[0].iov_len = head.len;
+	iov[1].iov_base = (void *)(uintptr_t)body;
+	iov[1].iov_len = len;
+	if (httpserver_conn_sendv(r->conn, iov, len > 0 ? 2 : 1) == -1)
+		log_warn("cannot queue reply", "peer", r->conn->peer,
+		    "error", "out of memory");
+	buf_release(&head);
+}
+
+void
+httpreq_reply(struct httpreq *r, int status, const char *content_type,
+    const void *body, size_t len)
+{
+	if (content_type != NULL &&
+	    httpreq_add_header(r, "Content-Type", content_type) == -1)
+		log_warn("reply header dropped", "peer", r->conn->peer,
+		    "header", "Content-Type");
+	httpreq_send_head(r, status, NULL, (int64_t)len, body, len);
+	req_forget_handler(r);
+	httpserver_conn_finish(r->conn);
+}
+
+void
+httpreq_reply_text(struct httpreq *r, int status, const char *text)
+{
+	struct buf b;
+
+	buf_init(&b, strlen(text) + 2);
+	if (buf_puts(&b, text) == -1 || buf_puts(&b, "\n") == -1)
+		b.len = 0;
+	httpreq_reply(r, status, "text/plain; charset=utf-8", buf_cstr(&b),
+	    b.len);
+	buf_release(&b);
+}
+
+void
+httpreq_reply_start(struct httpreq *r, int status, const char *reason,
+    int64_t content_length)
+{
+	httpreq_send_head(r, status, reason, content_length, NULL, 0);
+	bufferevent_setwatermark(r->conn->bev, EV_WRITE,
+	    LIMIT_RELAY_HIGH_WATER / 2, 0);
+}
+
+int
+httpreq_reply_write(struct httpreq *r, const void *data, size_t len)
+{
+	char size[24];
+	struct iovec iov[3];
+	int n = 0, k;
+
+	if (len == 0)
+		return 0;
+	if (r->reply_chunked) {
+		k = snprintf(size, sizeof(size), "%zx\r\n", len);
+		iov[n].iov_base = size;
+		iov[n++].iov_len = (size_t)k;
+	}
+	iov[n].iov_base = (void *)(uintptr_t)data;
+	iov[n++].iov_len = len;
+	if (r->reply_chunked) {
+		iov[n].iov_base = (void *)(uintptr_t)"\r\n";
+		iov[n++].iov_len = 2;
+	}
+	return httpserver_conn_sendv(r->conn, iov, n);
+}
+
+size_t
+httpreq_reply_queued(const struct httpreq *r)
+{
+	return evbuffer_get_length(bufferevent_get_output(r->conn->bev));
+}
+
+void
+httpreq_reply_end(struct httpreq *r)
+{
+	struct iovec iov;
+
+	if (r->reply_chunked) {
+		iov.iov_base = (void *)(uintptr_t)"0\r\n\r\n";
+		iov.iov_len = 5;
+		(void)httpserver_conn_sendv(r->conn, &iov, 1);
+	}
+	req_forget_handler(r);
+	httpserver_conn_finish(r->conn);
+}
+
+void
+httpreq_abort(struct httpreq *r, const char *why)
+{
+	struct httpconn *c = r->conn;
+
+	r->abort_cb = NULL;
+	log_debug("request aborted", "peer", c->peer, "reason", why);
+	httpserver_conn_close(c, why);
+}
