@@ -194,6 +194,7 @@ conn_process(struct httpconn *c)
 			 * #891), so stop reading until resumed.
 			 */
 			bufferevent_disable(c->bev, EV_READ);
+			c->in_left = evbuffer_get_length(in);
 			return;
 		}
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
@@ -219,6 +220,7 @@ conn_process(struct httpconn *c)
 		if (n == 0)
 			break;
 	}
+	c->in_left = evbuffer_get_length(in);
 	/* Pipelined bytes wait for the reply; the read limit bounds them. */
 	if (c->state == CONN_HANDLING && (evbuffer_get_length(in) >=
 	    LIMIT_READ_CHUNK ||
@@ -300,6 +302,9 @@ conn_complete_cb(struct httpmsg *m, void *arg)
  * plain socket we drain up to LIMIT_READ_CHUNK into the same input buffer
  * ourselves; EOF and errors are left for the bufferevent to report.
  */
+/* libevent 2.1's EVBUFFER_MAX_READ: the most one of its reads takes. */
+#define CONN_LIBEVENT_READ	4096
+
 static void
 conn_read_more(struct httpconn *c)
 {
@@ -376,10 +381,17 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 
 	if (c->state == CONN_IDLE)
 		conn_set_state(c, CONN_READING);
+	/*
+	 * libevent read min(pending, 4 KiB): only a full 4 KiB read means
+	 * more may wait in the socket; otherwise a recv would just EAGAIN.
+	 * (in_left may be stale after a finished request: an extra read.)
+	 */
 	if (c->state == CONN_READING &&
-	    (c->req == NULL || !c->req->body_paused))
+	    (c->req == NULL || !c->req->body_paused) &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) - c->in_left >=
+	    CONN_LIBEVENT_READ)
 		conn_read_more(c);
-	conn_process(c);
+	conn_process(c);	/* may free c */
 }
 
 static void
@@ -499,6 +511,7 @@ httpserver_conn_finish(struct httpconn *c)
 	httpmsg_reset(c->msg);
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	conn_set_state(c, CONN_IDLE);
+	c->in_left = evbuffer_get_length(bufferevent_get_input(c->bev));
 	bufferevent_enable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		httpserver_conn_schedule(c);

@@ -75,6 +75,7 @@ struct httpconn {
 	int			 finish_pending; /* reply queued during feed */
 	int			 keep_alive;
 	int			 plain;		/* not TLS: direct socket I/O */
+	size_t			 in_left;	/* input left after processing */
 	unsigned		 nrequests;
 	httpreq_sent_cb		 sent_cb;	/* a reply waiting to be flushed */
 	void			*sent_arg;
