@@ -58,6 +58,7 @@ struct httpmsg {
 	int			 complete;
 	int			 started;
 	int			 paused;	/* by httpmsg_pause */
+	int64_t			 clen;		/* Content-Length, or -1 */
 	const char		*err;
 };
 
@@ -128,6 +129,7 @@ httpmsg_reset(struct httpmsg *m)
 	m->complete = 0;
 	m->started = 0;
 	m->paused = 0;
+	m->clen = -1;
 	m->err = NULL;
 }
 
@@ -278,6 +280,9 @@ httpmsg_headers_cb(http_parser *p)
 			    "header name");
 	}
 	m->head_done = 1;
+	/* Taken now: the parser counts content_length down as it reads. */
+	if ((p->flags & F_CONTENTLENGTH) && p->content_length <= INT64_MAX)
+		m->clen = (int64_t)p->content_length;
 	if (m->kind == HTTPMSG_REQUEST && p->upgrade)
 		return httpmsg_fail(m, "CONNECT and Upgrade are not supported");
 	if (m->cbs != NULL && m->cbs->headers_cb != NULL &&
@@ -470,11 +475,7 @@ httpmsg_chunked(const struct httpmsg *m)
 int64_t
 httpmsg_content_length(const struct httpmsg *m)
 {
-	if (httpmsg_header(m, "Content-Length") == NULL ||
-	    m->parser.content_length > (uint64_t)INT64_MAX)
-		return -1;
-	/* The parser counts down while reading the body; use the header. */
-	return strtoll(httpmsg_header(m, "Content-Length"), NULL, 10);
+	return m->clen;
 }
 
 size_t

@@ -30,7 +30,6 @@ struct proxy {
 							    the descriptor limit
 							    allows */
 	size_t				 scrapes_active;
-	size_t				 pushes_active;
 };
 
 /* Builds the context; caller frees with proxy_free. NULL on failure. */

@@ -59,7 +59,6 @@ push_close(struct push *p, const char *reason)
 {
 	log_debug("push closed", "peer", p->req != NULL ?
 	    httpreq_peer(p->req) : "", "reason", reason);
-	p->px->pushes_active--;
 	httpmsg_free(p->resp);
 	free(p);
 }
@@ -279,7 +278,6 @@ push_start(struct proxy *px, struct httpreq *req)
 		httpreq_reply_text(req, 503, "out of memory");
 		return;
 	}
-	px->pushes_active++;
 	memcpy(p->identity, identity, sizeof(p->identity));
 	p->px = px;
 	p->req = req;

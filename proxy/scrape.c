@@ -47,7 +47,6 @@ struct scrape_delivery {
 struct scrape {
 	struct proxy		*px;
 	struct scrape_delivery	*delivery;	/* the poll answer in flight */
-	int			 deliveries;
 	struct httpreq		*req;
 	enum scrape_state	 state;
 	struct registry_waiter	 w;
@@ -335,7 +334,6 @@ scrape_hand_to_poll(struct scrape *s, struct poll *p)
 		return;
 	}
 	s->delivery->scrape = s;
-	s->deliveries++;
 	snprintf(s->identity, sizeof(s->identity), "%s", poll_identity(p));
 	scrape_set_state(s, SCRAPE_SENT);
 	poll_deliver(p, &s->request, scrape_sent_cb, s->delivery);
