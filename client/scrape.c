@@ -38,6 +38,7 @@
 #include "client.h"
 #include "config.h"
 #include "curlev.h"
+#include "hop.h"
 #include "httpmsg.h"
 #include "pushprox_limits.h"
 #include "log.h"
@@ -190,6 +191,7 @@ scrape_split_head(struct scrape *s, struct httpmsg_header *h, size_t max,
     size_t *n)
 {
 	char	*line, *next, *colon, *v, *end;
+	size_t	 i, kept;
 
 	*n = 0;
 	for (line = s->head.data; line != NULL && *line != '\0'; line = next) {
@@ -204,13 +206,15 @@ scrape_split_head(struct scrape *s, struct httpmsg_header *h, size_t max,
 		for (char *t = v + strlen(v); t > v && (t[-1] == ' ' ||
 		    t[-1] == '\t'); t--)
 			t[-1] = '\0';
-		if (httpmsg_is_hop_by_hop(line) || strcasecmp(line, "Id") == 0 ||
-		    strcasecmp(line, "X-Prometheus-Scrape-Timeout") == 0)
-			continue;
 		if (*n == max)
 			return -1;
 		h[(*n)++] = (struct httpmsg_header){ line, v };
 	}
+	/* Filtered once all are known: Connection may come last. */
+	for (i = 0, kept = 0; i < *n; i++)
+		if (hop_forwards(HOP_TARGET_TO_PUSH, h, *n, h[i].name))
+			h[kept++] = h[i];
+	*n = kept;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "duration.h"
+#include "hop.h"
 #include "httpmsg.h"
 #include "pushprox_limits.h"
 #include "scrapereq.h"
@@ -74,31 +75,11 @@ scrapereq_fail(struct scrapereq *r, const char *fmt, ...)
 	return r->error != NULL ? 0 : -1;
 }
 
-/* Whether name is listed in a Connection header value ("close, X-Foo"). */
-static bool
-scrapereq_in_connection(const char *conn, const char *name)
-{
-	size_t	 nlen = strlen(name), tlen;
-	const char *p = conn;
-
-	if (conn == NULL)
-		return false;
-	while (*p != '\0') {
-		p += strspn(p, " \t,");
-		tlen = strcspn(p, " \t,");
-		if (tlen == nlen && strncasecmp(p, name, nlen) == 0)
-			return true;
-		p += tlen;
-	}
-	return false;
-}
-
 /* Copies the headers that go on to the target; -1 on ENOMEM. */
 static int
 scrapereq_copy_headers(struct scrapereq *r, const struct httpmsg *m)
 {
 	const struct httpmsg_header	*h;
-	const char			*conn = httpmsg_header(m, "Connection");
 	size_t				 i, n = httpmsg_header_count(m);
 
 	if (n == 0)
@@ -107,10 +88,7 @@ scrapereq_copy_headers(struct scrapereq *r, const struct httpmsg *m)
 		return -1;
 	for (i = 0; i < n; i++) {
 		h = httpmsg_header_at(m, i);
-		if (httpmsg_is_hop_by_hop(h->name) ||
-		    strcasecmp(h->name, "Host") == 0 ||
-		    strcasecmp(h->name, "Id") == 0 ||
-		    scrapereq_in_connection(conn, h->name))
+		if (!hop_forwards_msg(HOP_POLL_TO_TARGET, m, h->name))
 			continue;
 		r->headers[r->nheaders].name = strdup(h->name);
 		r->headers[r->nheaders].value = strdup(h->value);

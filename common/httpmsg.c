@@ -501,44 +501,6 @@ httpmsg_header(const struct httpmsg *m, const char *name)
 	return NULL;
 }
 
-bool
-httpmsg_is_hop_by_hop(const char *name)
-{
-	static const char *const hop[] = {
-		"Connection", "Keep-Alive", "Proxy-Connection",
-		"Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer",
-		"Trailers", "Transfer-Encoding", "Upgrade", "Content-Length",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (strcasecmp(name, hop[i]) == 0)
-			return true;
-	return false;
-}
-
-bool
-httpmsg_connection_lists(const struct httpmsg *m, const char *name)
-{
-	size_t i, n = strlen(name);
-	const char *v, *p;
-
-	for (i = 0; i < httpmsg_header_count(m); i++) {
-		if (strcasecmp(m->slot[i].hdr.name, "Connection") != 0)
-			continue;
-		for (v = m->slot[i].hdr.value; *v != '\0'; v = p) {
-			v += strspn(v, " \t,");
-			p = v + strcspn(v, ",");
-			while (p > v && (p[-1] == ' ' || p[-1] == '\t'))
-				p--;
-			if ((size_t)(p - v) == n && strncasecmp(v, name, n) == 0)
-				return true;
-			p += strcspn(p, ",");
-		}
-	}
-	return false;
-}
-
 const char *
 httpmsg_reason_phrase(int status)
 {

@@ -94,19 +94,6 @@ const struct httpmsg_header *httpmsg_header_at(const struct httpmsg *m,
 /* The first header of that name (case-insensitive), or NULL. */
 const char *httpmsg_header(const struct httpmsg *m, const char *name);
 
-/*
- * Hop-by-hop headers (RFC 9110 7.6.1 plus Proxy-Authorization and
- * Proxy-Authenticate): never forwarded.  Also true for Content-Length
- * and Transfer-Encoding, which every writer recomputes.
- */
-bool httpmsg_is_hop_by_hop(const char *name);
-
-/*
- * Whether name is listed in the message's Connection header(s), which
- * makes it hop-by-hop too (RFC 9110 7.6.1).
- */
-bool httpmsg_connection_lists(const struct httpmsg *m, const char *name);
-
 /* Standard reason phrase for a status ("Gateway Timeout"), or "Unknown". */
 const char *httpmsg_reason_phrase(int status);
 

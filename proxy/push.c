@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "hop.h"
 #include "httpmsg.h"
 #include "httpserver.h"
 #include "pushprox_limits.h"
@@ -134,10 +135,7 @@ push_head_cb(struct httpmsg *m, void *arg)
 	p->state = PUSH_RELAYING;
 	sreq = scrape_req(p->scrape);
 	for (i = 0; (h = httpmsg_header_at(m, i)) != NULL; i++) {
-		if (httpmsg_is_hop_by_hop(h->name) ||
-		    httpmsg_connection_lists(m, h->name) ||
-		    strcasecmp(h->name, "Id") == 0 ||
-		    strcasecmp(h->name, "X-Prometheus-Scrape-Timeout") == 0)
+		if (!hop_forwards_msg(HOP_PUSH_TO_SCRAPER, m, h->name))
 			continue;
 		if (httpreq_add_header(sreq, h->name, h->value) == -1)
 			log_warn("pushed header dropped", "fqdn",

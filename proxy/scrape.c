@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "config.h"
 #include "duration.h"
+#include "hop.h"
 #include "httpmsg.h"
 #include "httpserver.h"
 #include "pushprox_limits.h"
@@ -191,11 +192,7 @@ scrape_serialize(struct scrape *s, const struct url *u)
 		h[n++].value = host;
 	}
 	for (i = 0; (src = httpmsg_header_at(m, i)) != NULL; i++) {
-		if (httpmsg_is_hop_by_hop(src->name) ||
-		    httpmsg_connection_lists(m, src->name) ||
-		    strcasecmp(src->name, "Id") == 0 ||
-		    strcasecmp(src->name,
-		    "X-Prometheus-Scrape-Timeout-Seconds") == 0)
+		if (!hop_forwards_msg(HOP_SCRAPE_TO_POLL, m, src->name))
 			continue;
 		h[n++] = *src;
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "hop.h"
 #include "httpmsg.h"
 #include "pushprox_limits.h"
 
@@ -1081,32 +1082,6 @@ START_TEST(test_write_parse_roundtrip)
 }
 END_TEST
 
-START_TEST(test_hop_by_hop)
-{
-	static const char *const hop[] = {
-		"Connection", "connection", "Keep-Alive", "KEEP-ALIVE",
-		"Proxy-Connection", "Proxy-Authenticate",
-		"Proxy-Authorization", "proxy-authorization", "TE", "te",
-		"Trailer", "Transfer-Encoding", "transfer-encoding", "Upgrade",
-		"Content-Length", "content-length",
-	};
-	static const char *const end_to_end[] = {
-		"Content-Type", "Content-Encoding", "Host", "Id", "Accept",
-		"Accept-Encoding", "User-Agent", "Date", "Authorization",
-		"X-Prometheus-Scrape-Timeout-Seconds", "Connections",
-		"Connectio", "T", "TEE", "Upgrade-Insecure-Requests", "",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		ck_assert_msg(httpmsg_is_hop_by_hop(hop[i]),
-		    "%s should be hop-by-hop", hop[i]);
-	for (i = 0; i < sizeof(end_to_end) / sizeof(end_to_end[0]); i++)
-		ck_assert_msg(!httpmsg_is_hop_by_hop(end_to_end[i]),
-		    "%s should be end-to-end", end_to_end[i]);
-}
-END_TEST
-
 START_TEST(test_reason_phrases)
 {
 	ck_assert_str_eq(httpmsg_reason_phrase(100), "Continue");
@@ -1395,7 +1370,7 @@ START_TEST(test_sample_poll_answer_txt)
 	static const char *const kept[] = {
 		"Host", "User-Agent", "Accept-Encoding", "Id",
 		"X-Prometheus-Scrape-Timeout-Seconds",
-		"X-Hop",	/* named by Connection: the caller's to drop */
+		"X-Hop",	/* named by Connection: dropped by the policy */
 	};
 	struct buf b, out;
 	struct pres r;
@@ -1437,12 +1412,17 @@ START_TEST(test_sample_poll_answer_txt)
 	ck_assert_str_eq(httpmsg_header(m, "te"), "trailers");
 	for (k = 0; k < sizeof(hop) / sizeof(hop[0]); k++) {
 		ck_assert_ptr_nonnull(httpmsg_header(m, hop[k]));
-		ck_assert_msg(httpmsg_is_hop_by_hop(hop[k]), "%s", hop[k]);
+		ck_assert_msg(!hop_forwards_msg(HOP_POLL_TO_TARGET, m, hop[k]),
+		    "%s", hop[k]);
 	}
 	for (k = 0; k < sizeof(kept) / sizeof(kept[0]); k++) {
 		ck_assert_ptr_nonnull(httpmsg_header(m, kept[k]));
-		ck_assert_msg(!httpmsg_is_hop_by_hop(kept[k]), "%s", kept[k]);
 	}
+	/* The policy (tests/test_hop.c) on this sample's headers. */
+	ck_assert(hop_forwards_msg(HOP_POLL_TO_TARGET, m, "User-Agent"));
+	ck_assert(hop_forwards_msg(HOP_POLL_TO_TARGET, m, "Accept-Encoding"));
+	ck_assert(!hop_forwards_msg(HOP_POLL_TO_TARGET, m, "X-Hop"));
+	ck_assert(!hop_forwards_msg(HOP_POLL_TO_TARGET, m, "Host"));
 	ck_assert_uint_eq(httpmsg_header_count(m),
 	    sizeof(hop) / sizeof(hop[0]) + sizeof(kept) / sizeof(kept[0]));
 	httpmsg_free(m);
@@ -1525,26 +1505,6 @@ START_TEST(test_sample_requests)
 }
 END_TEST
 
-/* Headers named in Connection are hop-by-hop too (RFC 9110 7.6.1). */
-START_TEST(test_connection_lists)
-{
-	static const char req[] = "GET / HTTP/1.1\r\nHost: h\r\n"
-	    "Connection: close, X-Hop-Secret\r\nConnection:\tkeep-alive ,"
-	    "x-other \r\nX-Hop-Secret: s\r\n\r\n";
-	struct httpmsg *m = httpmsg_new(HTTPMSG_REQUEST, 4096, NULL, NULL);
-
-	ck_assert_int_eq(httpmsg_feed(m, req, sizeof(req) - 1),
-	    (ssize_t)(sizeof(req) - 1));
-	ck_assert(httpmsg_connection_lists(m, "x-hop-secret"));
-	ck_assert(httpmsg_connection_lists(m, "X-Other"));
-	ck_assert(httpmsg_connection_lists(m, "close"));
-	ck_assert(!httpmsg_connection_lists(m, "X-Hop"));
-	ck_assert(!httpmsg_connection_lists(m, "Host"));
-	httpmsg_free(m);
-}
-END_TEST
-
-
 static int pause_calls;
 
 static int
@@ -1625,7 +1585,6 @@ httpmsg_suite(void)
 	TCase *td = tcase_create("samples");
 
 	tcase_add_test(tc, test_request_simple);
-	tcase_add_test(tc, test_connection_lists);
 	tcase_add_test(tc, test_trailers_and_bad_names);
 	tcase_add_test(tc, test_pause);
 	tcase_add_test(tc, test_request_proxy_form);
@@ -1661,7 +1620,6 @@ httpmsg_suite(void)
 	tcase_add_test(tw, test_write_refuses_injection);
 	tcase_add_test(tw, test_write_full_buffer);
 	tcase_add_test(tw, test_write_parse_roundtrip);
-	tcase_add_test(tw, test_hop_by_hop);
 	tcase_add_test(tw, test_reason_phrases);
 	suite_add_tcase(s, tw);
 
