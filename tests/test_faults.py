@@ -10,19 +10,24 @@ Run: PUSHPROX_PROXY=... PUSHPROX_CLIENT=... python3 tests/test_faults.py
 [test names...]   (meson test -C build integration sets these)
 """
 
-import hashlib
 import os
 import random
 import re
-import selectors
 import signal
 import socket
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pushprox_test as t  # noqa: E402
+# The generic helpers (raw polls and pushes, streamed and mass scrapes,
+# the middlebox, big bodies, threads, metric waits) live in tests/pptest/.
+from pptest import (BIG_BLOCK, Middlebox, RawPoll,  # noqa: E402
+                    big_digest, chunked_writer, in_thread, mass_scrape,
+                    push_message, stream_scrape, streaming_writer,
+                    wait_metric)
+from pptest import join_thread as join  # noqa: E402
+from pptest import post_push as push  # noqa: E402
 
 FQDN = "localhost"
 METRICS_BODY = (b"# HELP fault_metric A metric for the fault tests.\n"
@@ -30,7 +35,6 @@ METRICS_BODY = (b"# HELP fault_metric A metric for the fault tests.\n"
                 b"fault_metric{label=\"a\"} 1\n")
 
 MiB = 1024 * 1024
-BIG_BLOCK = MiB
 BIG_BLOCKS = 100                      # 100 MiB streamed body
 MID_BLOCKS = 20                       # 20 MiB body for the mid-relay cut
 HANG_S = 8.0                          # how long /hang makes a scrape wait
@@ -40,64 +44,6 @@ _env = {}
 
 
 # ------------------------------------------------------------- target ---
-
-def _make_base_block():
-    lines = []
-    n = 0
-    size = 0
-    while size < BIG_BLOCK:
-        line = b"big_metric{series=\"%07d\",pad=\"abcdefghij\"} %d\n" % (
-            n, n * 7919 % 100003)
-        lines.append(line)
-        size += len(line)
-        n += 1
-    return b"".join(lines)[:BIG_BLOCK]
-
-
-_BASE = _make_base_block()
-
-
-def big_block(i):
-    """Block i of the streamed body: distinct per block, so a reordered or
-    repeated block changes the hash."""
-    prefix = b"# block %08d\n" % i
-    return prefix + _BASE[len(prefix):]
-
-
-def big_digest(nblocks):
-    h = hashlib.sha256()
-    for i in range(nblocks):
-        h.update(big_block(i))
-    return h.hexdigest()
-
-
-def streaming_writer(nblocks):
-    """A Route writer sending nblocks MiB with Content-Length, block by
-    block (the body is never built in memory)."""
-    def write(h):
-        h.send_response(200)
-        h.send_header("Content-Type", "text/plain; version=0.0.4")
-        h.send_header("Content-Length", str(nblocks * BIG_BLOCK))
-        h.end_headers()
-        for i in range(nblocks):
-            h.wfile.write(big_block(i))
-        h.wfile.flush()
-    return write
-
-
-def chunked_writer(nblocks):
-    """Like streaming_writer, but chunked: no length known up front."""
-    def write(h):
-        h.send_response(200)
-        h.send_header("Content-Type", "text/plain; version=0.0.4")
-        h.send_header("Transfer-Encoding", "chunked")
-        h.end_headers()
-        for i in range(nblocks):
-            h.wfile.write(b"%x\r\n%s\r\n" % (BIG_BLOCK, big_block(i)))
-        h.wfile.write(b"0\r\n\r\n")
-        h.wfile.flush()
-    return write
-
 
 def echo_body(path):
     return b"# path " + path.encode() + b"\nup 1\n"
@@ -166,321 +112,6 @@ def pm(port, name, **labels):
     return t.metric_value(port, name, **labels)
 
 
-def wait_metric(port, name, want, timeout, labels=None, op="ge"):
-    """Waits until metric name{labels} >= want (or == with op='eq')."""
-    labels = labels or {}
-
-    def ok():
-        v = t.metric_value(port, name, **labels)
-        return v >= want if op == "ge" else v == want
-    return t.wait_for(ok, timeout, "%s%s %s %s" % (name, labels or "",
-                                                  ">=" if op == "ge" else "==",
-                                                  want))
-
-
-def in_thread(fn, *args, **kw):
-    """Runs fn in a thread; returns (thread, result dict)."""
-    out = {}
-
-    def run():
-        t0 = time.monotonic()
-        try:
-            out["value"] = fn(*args, **kw)
-        except Exception as e:  # inspected by the test
-            out["error"] = e
-        out["took"] = time.monotonic() - t0
-    th = threading.Thread(target=run, daemon=True)
-    th.start()
-    return th, out
-
-
-def join(th, out, timeout, what):
-    th.join(timeout)
-    t.check(not th.is_alive(), "%s still running after %.0fs" % (what,
-                                                                 timeout))
-    if "error" in out:
-        raise t.TestFailure("%s: %r" % (what, out["error"]))
-    return out["value"]
-
-
-# ------------------------------------------------------- raw protocol ---
-
-class RawPoll:
-    """A poll sent by hand (we play the client)."""
-
-    def __init__(self, proxy_port, fqdn, body=None):
-        self.sock = t.connect(proxy_port)
-        body = (fqdn if body is None else body)
-        if isinstance(body, str):
-            body = body.encode()
-        self.sock.sendall(
-            b"POST /poll HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-            b"Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (
-                proxy_port, len(body), body))
-
-    def answer(self, timeout=10.0):
-        reader = t._Reader(self.sock, time.monotonic() + timeout)
-        return t.read_response(reader, method="POST")
-
-    def close(self):
-        self.sock.close()
-
-
-def push_message(sid, body=b"pushed 1\n", status=200, extra=()):
-    head = ["HTTP/1.1 %d %s" % (status, "OK" if status == 200 else "Error"),
-            "Content-Type: text/plain; version=0.0.4",
-            "Content-Length: %d" % len(body)]
-    if sid is not None:
-        head.append("Id: %s" % sid)
-    head.extend(extra)
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-def push(proxy_port, message, timeout=10.0):
-    """POST /push with message (a serialized response) as its body."""
-    return t.http_request(proxy_port, "POST", "/push", body=message,
-                          headers={"Content-Type": "text/plain"},
-                          timeout=timeout)
-
-
-def stream_scrape(proxy_port, hp, path, timeout_s, io_timeout):
-    """A scrape whose body is counted and hashed as it arrives, never
-    kept (apart from its first 4 KiB).  Returns (status, headers, nbytes,
-    sha256 hex, first bytes, seconds)."""
-    t0 = time.monotonic()
-    deadline = t0 + io_timeout
-    sock = t.connect(proxy_port, timeout=io_timeout)
-    try:
-        sock.sendall(t.scrape_request_bytes(hp, path, timeout_s))
-        reader = t._Reader(sock, deadline)
-        head = reader.until(b"\r\n\r\n")
-        lines = head[:-4].split(b"\r\n")
-        status = int(lines[0].split(b" ")[1])
-        headers = t._parse_headers(lines[1:])
-        hd = {k.lower(): v for k, v in headers}
-        h = hashlib.sha256()
-        first = b""
-        n = 0
-
-        def take(data):
-            nonlocal n, first
-            h.update(data)
-            n += len(data)
-            if len(first) < 4096:
-                first += data[:4096 - len(first)]
-
-        if "chunked" in hd.get("transfer-encoding", "").lower():
-            for _ in range(1 << 22):
-                size = int(reader.until(b"\r\n").split(b";")[0], 16)
-                if size == 0:
-                    reader.until(b"\r\n")
-                    break
-                left = size
-                while left:
-                    if not reader.buf:
-                        reader._fill()
-                        if reader.eof and not reader.buf:
-                            raise ConnectionError("cut mid-chunk")
-                    part = reader.buf[:left]
-                    reader.buf = reader.buf[len(part):]
-                    take(part)
-                    left -= len(part)
-                reader.exactly(2)
-        else:
-            want = int(hd["content-length"]) if "content-length" in hd \
-                else None
-            if reader.buf:
-                take(reader.buf)
-                reader.buf = b""
-            for _ in range(1 << 24):
-                if want is not None and n >= want:
-                    break
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise socket.timeout("deadline passed after %d bytes"
-                                         % n)
-                sock.settimeout(left)
-                data = sock.recv(1 << 20)
-                if not data:
-                    if want is not None:
-                        raise ConnectionError("cut after %d of %d bytes"
-                                              % (n, want))
-                    break
-                take(data)
-        return status, headers, n, h.hexdigest(), first, \
-            time.monotonic() - t0
-    finally:
-        sock.close()
-
-
-def mass_scrape(proxy_port, requests, timeout):
-    """Sends every request (bytes) on its own connection at once, with a
-    selector, and reads each answer to the end of its connection.
-    Returns a list of (raw answer bytes or None, error text or None)."""
-    sel = selectors.DefaultSelector()
-    n = len(requests)
-    out = [None] * n
-    state = {}
-    deadline = time.monotonic() + timeout
-    try:
-        for i, req in enumerate(requests):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setblocking(False)
-            err = s.connect_ex(("127.0.0.1", proxy_port))
-            if err not in (0, 115):     # EINPROGRESS
-                s.close()
-                out[i] = (None, "connect: %s" % os.strerror(err))
-                continue
-            state[s] = [i, req, bytearray()]
-            sel.register(s, selectors.EVENT_WRITE)
-        open_socks = len(state)
-        for _ in range(10 ** 7):
-            if open_socks == 0:
-                break
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            for key, ev in sel.select(min(left, 0.5)):
-                s = key.fileobj
-                st = state[s]
-                try:
-                    if ev & selectors.EVENT_WRITE:
-                        sent = s.send(st[1])
-                        st[1] = st[1][sent:]
-                        if not st[1]:
-                            sel.modify(s, selectors.EVENT_READ)
-                    elif ev & selectors.EVENT_READ:
-                        data = s.recv(65536)
-                        if data:
-                            st[2] += data
-                            continue
-                        out[st[0]] = (bytes(st[2]), None)
-                        sel.unregister(s)
-                        s.close()
-                        open_socks -= 1
-                except OSError as e:
-                    out[st[0]] = (bytes(st[2]) or None, "socket: %s" % e)
-                    sel.unregister(s)
-                    s.close()
-                    open_socks -= 1
-        for s, st in state.items():
-            if out[st[0]] is None:
-                out[st[0]] = (bytes(st[2]) or None, "no answer within %.0fs"
-                              % timeout)
-                try:
-                    sel.unregister(s)
-                except (KeyError, ValueError):
-                    pass
-                s.close()
-    finally:
-        sel.close()
-    return out
-
-
-# --------------------------------------------------------- middlebox ---
-
-MIDDLEBOX_PAGE = (b"<html>\r\n<head><title>504 Gateway Time-out</title></head>"
-                  b"\r\n<body>\r\n<center><h1>504 Gateway Time-out</h1>"
-                  b"</center>\r\n</body>\r\n</html>\r\n")
-
-
-class Middlebox:
-    """A TCP relay (think load balancer or NAT) between client and proxy
-    that cuts a connection idle for idle_s seconds.  If a request was
-    outstanding (the client sent bytes since the proxy last did), it
-    first answers the client an HTML 504 page, as nginx or an AWS ELB
-    would."""
-
-    def __init__(self, upstream_port, idle_s):
-        self.upstream = upstream_port
-        self.idle_s = idle_s
-        self.stop_event = threading.Event()
-        self.lock = threading.Lock()
-        self.cuts = 0
-        self.pages = 0
-        self.conns = 0
-        self.lifetime = 300.0   # no thread of ours outlives this
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(64)
-        self.lsock.settimeout(0.1)
-        self.port = self.lsock.getsockname()[1]
-        self.url = "http://127.0.0.1:%d/" % self.port
-        self.threads = [threading.Thread(target=self._accept, daemon=True)]
-        self.threads[0].start()
-
-    def _accept(self):
-        end = time.monotonic() + self.lifetime
-        while not self.stop_event.is_set() and time.monotonic() < end:
-            try:
-                c, _ = self.lsock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            try:
-                u = socket.create_connection(("127.0.0.1", self.upstream),
-                                             timeout=2)
-            except OSError:
-                c.close()
-                continue
-            with self.lock:
-                self.conns += 1
-            th = threading.Thread(target=self._pump, args=(c, u),
-                                  daemon=True)
-            th.start()
-
-    def _pump(self, c, u):
-        sel = selectors.DefaultSelector()
-        c.setblocking(False)
-        u.setblocking(False)
-        sel.register(c, selectors.EVENT_READ, u)
-        sel.register(u, selectors.EVENT_READ, c)
-        last = time.monotonic()
-        pending = False         # a request awaits its answer
-        end = last + self.lifetime
-        try:
-            while not self.stop_event.is_set() and time.monotonic() < end:
-                idle = time.monotonic() - last
-                if idle >= self.idle_s:
-                    with self.lock:
-                        self.cuts += 1
-                        if pending:
-                            self.pages += 1
-                    if pending:
-                        c.setblocking(True)
-                        c.settimeout(1)
-                        c.sendall(
-                            b"HTTP/1.1 504 Gateway Time-out\r\n"
-                            b"Server: middlebox\r\n"
-                            b"Content-Type: text/html\r\n"
-                            b"Content-Length: %d\r\n"
-                            b"Connection: close\r\n\r\n%s" % (
-                                len(MIDDLEBOX_PAGE), MIDDLEBOX_PAGE))
-                    return
-                for key, _ in sel.select(min(0.05, self.idle_s - idle)):
-                    src, dst = key.fileobj, key.data
-                    data = src.recv(65536)
-                    if not data:
-                        return
-                    dst.setblocking(True)
-                    dst.settimeout(2)
-                    dst.sendall(data)
-                    dst.setblocking(False)
-                    pending = src is c
-                    last = time.monotonic()
-        except OSError:
-            return
-        finally:
-            sel.close()
-            c.close()
-            u.close()
-
-    def close(self):
-        self.stop_event.set()
-        self.lsock.close()
-        self.threads[0].join(2)
 
 
 def client_metric(client, name):
@@ -1368,10 +999,7 @@ def descriptor_exhaustion_pauses_accept():
     port = proxy.port
 
     def cpu_seconds():
-        with open("/proc/%d/stat" % proxy.pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf(
-            "SC_CLK_TCK")
+        return t.cpu_seconds(proxy.pid)
 
     socks = []
     try:

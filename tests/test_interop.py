@@ -15,11 +15,11 @@ Run: PUSHPROX_PROXY=... PUSHPROX_CLIENT=... TEST_DATA_DIR=tests/data
 import gzip
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pushprox_test as t  # noqa: E402
+from pptest import Background  # noqa: E402
 
 NODE = "node1.example"          # the FQDN in go_poll_request*.http
 NODE_TARGET = NODE + ":9100"    # never contacted: we answer as the client
@@ -39,31 +39,6 @@ def proxy():
             _env["error"] = str(e)
             raise
     return _env["proxy"]
-
-
-class Background:
-    """Runs fn in a thread; .result() joins (bounded) and returns or
-    raises what fn did."""
-
-    def __init__(self, fn, *args):
-        self.value = self.error = None
-        self.thread = threading.Thread(target=self._run, args=(fn,) + args,
-                                       daemon=True)
-        self.thread.start()
-
-    def _run(self, fn, *args):
-        try:
-            self.value = fn(*args)
-        except Exception as e:  # handed to result()
-            self.error = e
-
-    def result(self, timeout):
-        self.thread.join(timeout)
-        if self.thread.is_alive():
-            raise t.TestFailure("no answer within %.0fs" % timeout)
-        if self.error is not None:
-            raise self.error
-        return self.value
 
 
 def go_poll(port, sample="go_poll_request.http", timeout=15):

@@ -36,11 +36,11 @@ import socket
 import ssl
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pushprox_test as t  # noqa: E402
+from pptest import Background  # noqa: E402
 
 USER, PASSWORD = "prom", "s3cret-pw"
 PA_OK = [("Proxy-Authorization", t.basic_auth(USER, PASSWORD))]
@@ -229,32 +229,6 @@ def real_client(proxy, fqdn, cert, *extra, name=None, wait=True,
 
 
 # -------------------------------------------------- raw client helpers ---
-
-class Background:
-    """fn(*args) in a thread; result(timeout) returns or raises."""
-
-    def __init__(self, fn, *args, **kw):
-        self.value = self.error = None
-
-        def run():
-            try:
-                self.value = fn(*args, **kw)
-            except BaseException as e:  # handed to result()
-                self.error = e
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-
-    def done(self):
-        return not self.thread.is_alive()
-
-    def result(self, timeout):
-        self.thread.join(timeout)
-        if self.thread.is_alive():
-            raise t.TestFailure("no answer within %.0fs" % timeout)
-        if self.error is not None:
-            raise self.error
-        return self.value
-
 
 class RawPoll:
     """POST /poll for fqdn over TLS with the given context (and optional
