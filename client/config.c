@@ -25,6 +25,7 @@
 #include "flags.h"
 #include "pushprox_limits.h"
 #include "log.h"
+#include "scrapereq.h"
 #include "tlsfiles.h"
 #include "url.h"
 #include "version.h"
@@ -36,6 +37,8 @@
 #define MS_HOUR		(3600LL * MS_SECOND)
 
 #define OFF(f)		offsetof(struct client_config, f)
+#define CONFIG_XSTR(x)	#x
+#define CONFIG_STR(x)	CONFIG_XSTR(x)	/* a limit as a flag default */
 
 static const struct flag_def config_flags[] = {
 	{ "proxy-url", FLAG_STRING, NULL, 0, 0, NULL, OFF(proxy_url),
@@ -82,6 +85,16 @@ static const struct flag_def config_flags[] = {
 	  "127.0.0.1) for scrapes of --fqdn, keeping port, path, query and the "
 	  "Host header; https targets are still verified against the FQDN "
 	  "(default: resolve the FQDN)" },
+	{ "scrape.redirects", FLAG_ENUM, "same-origin", 0, 0,
+	  scrapereq_redirects_names, OFF(scrape_redirects), 0, "which "
+	  "redirects (301, 302, 303, 307, 308) of a target to follow: "
+	  "same-origin (same scheme, host and port as the scrape; with "
+	  "--scrape.allow, also allowed by it), none, or any (the reference "
+	  "client's behaviour; not with --scrape.allow); a redirect not "
+	  "followed fails the scrape with a 502 naming its Location" },
+	{ "scrape.max-redirects", FLAG_INT, CONFIG_STR(LIMIT_MAX_REDIRECTS), 0,
+	  100, NULL, OFF(scrape_max_redirects), 0, "redirects one scrape "
+	  "follows at most; one more fails it with a 502" },
 	{ "log.level", FLAG_ENUM, "info", 0, 0, log_level_names,
 	  OFF(log_level), 0, "only log messages of this level or above" },
 	{ "log.format", FLAG_ENUM, "logfmt", 0, 0, log_format_names,
@@ -399,6 +412,14 @@ config_check(struct client_config *cfg, FILE *err)
 		return -1;
 	if (config_build_allow(cfg, err) == -1)
 		return -1;
+	if (cfg->scrape_redirects == SCRAPEREQ_REDIRECTS_ANY &&
+	    allow_count(cfg->allow) > 0) {
+		/* The allowlist is for this host; "any" would leave it. */
+		fprintf(err, "pushprox-client: --scrape.redirects=any cannot "
+		    "be combined with --scrape.allow (use same-origin: each "
+		    "redirect is then checked against the allowlist)\n");
+		return -1;
+	}
 	if (cfg->retry_initial_ms > cfg->retry_max_ms) {
 		fprintf(err, "pushprox-client: --proxy.retry.initial-wait "
 		    "must not exceed --proxy.retry.max-wait\n");

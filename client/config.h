@@ -34,6 +34,8 @@ struct client_config {
 	int64_t	 scrape_max_concurrency;
 	struct flag_strings scrape_allow;	/* patterns, see allow.h */
 	char	*scrape_target_host;
+	int	 scrape_redirects;	/* enum scrapereq_redirects */
+	int64_t	 scrape_max_redirects;
 	char	*auth_token_file;
 	int	 log_level;		/* enum log_level */
 	int	 log_format;		/* enum log_format */

@@ -52,6 +52,7 @@
 #define SCRAPE_EXTRA_HEADERS		3	/* Content-Length, Id, timeout */
 #define SCRAPE_STREAM_WINDOW		(256 * 1024)	/* bytes queued at most */
 #define SCRAPE_CHUNK_OVERHEAD		20	/* "%zx\r\n" ... "\r\n" */
+#define SCRAPE_PUSH_HEAD_SLACK		1024	/* status line, our headers */
 
 enum scrape_state {
 	SCRAPE_NEW,
@@ -78,11 +79,16 @@ struct scrape {
 	struct curl_slist	*push_hdrs;	/* the push transfer's */
 	char			 errbuf[CURL_ERROR_SIZE];
 	bool			 admitted;	/* counted in c->ntargets */
+	char			*url;		/* the hop being fetched */
+	char			*location;	/* the head's Location, or NULL */
+	bool			 redirect;	/* a redirect to location */
+	int64_t			 hops;		/* redirects followed */
 	/* The target's answer. */
 	struct buf		 head;		/* header lines, final response */
-	char			 reason[64];
+	char			 reason[LIMIT_MAX_REASON_BYTES + 1];
 	bool			 body_started;
 	const char		*fail;		/* why we aborted the transfer */
+	char			 failbuf[128];	/* fail, when formatted */
 	struct buf		 body;		/* whole, or the window */
 	size_t			 qoff;		/* window: bytes already sent */
 	int64_t			 total;		/* body bytes received */
@@ -101,6 +107,7 @@ struct scrape {
 };
 
 static void scrape_push(struct scrape *);
+static void scrape_target(struct scrape *);
 
 static void
 scrape_set_state(struct scrape *s, enum scrape_state st)
@@ -172,9 +179,11 @@ scrape_fail(struct scrape *s, int status, const char *msg)
 	buf_release(&s->body);
 	buf_init(&s->body, SCRAPE_MAX_ERROR_BYTES);
 	if (buf_puts(&s->body, msg) == -1 || buf_puts(&s->body, "\n") == -1) {
+		/* Out of memory: an empty body still answers the scrape. */
 		buf_reset(&s->body);
-		if (buf_puts(&s->body, "scrape failed (message too long)\n"))
-			fatal("buf_puts");
+		if (buf_puts(&s->body, "scrape failed (message too long)\n") ==
+		    -1)
+			buf_reset(&s->body);
 	}
 	h[0] = (struct httpmsg_header){ "Content-Type",
 	    "text/plain; charset=utf-8" };
@@ -185,10 +194,24 @@ scrape_fail(struct scrape *s, int status, const char *msg)
 	scrape_push(s);
 }
 
-/* Splits the kept head lines (in place) into headers to push; or -1. */
+/* Whether a header value has a control character other than HTAB. */
+static bool
+scrape_value_has_ctl(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
+			return true;
+	return false;
+}
+
+/*
+ * Splits the kept head lines (in place) into headers to push; or -1 with
+ * why set: a head the client cannot relay as the target sent it fails
+ * the scrape rather than losing a header silently.
+ */
 static int
 scrape_split_head(struct scrape *s, struct httpmsg_header *h, size_t max,
-    size_t *n)
+    size_t *n, char *why, size_t whylen)
 {
 	char	*line, *next, *colon, *v, *end;
 	size_t	 i, kept;
@@ -198,16 +221,37 @@ scrape_split_head(struct scrape *s, struct httpmsg_header *h, size_t max,
 		end = line + strcspn(line, "\r\n");
 		next = end + strspn(end, "\r\n");
 		*end = '\0';
-		if (*line == ' ' || *line == '\t' ||
-		    (colon = strchr(line, ':')) == NULL)
-			continue;	/* obs-fold or junk: drop */
+		if (*line == '\0')
+			continue;	/* the blank line ending the head */
+		if (*line == ' ' || *line == '\t') {
+			snprintf(why, whylen, "a folded header line (obs-fold)");
+			return -1;
+		}
+		if ((colon = strchr(line, ':')) == NULL) {
+			snprintf(why, whylen, "a header line without a colon: "
+			    "\"%.64s\"", line);
+			return -1;
+		}
 		*colon = '\0';
 		v = colon + 1 + strspn(colon + 1, " \t");
 		for (char *t = v + strlen(v); t > v && (t[-1] == ' ' ||
 		    t[-1] == '\t'); t--)
 			t[-1] = '\0';
-		if (*n == max)
+		if (!httpmsg_header_valid(line, "")) {
+			snprintf(why, whylen, "the header name \"%.64s\" is "
+			    "invalid", line);
 			return -1;
+		}
+		if (scrape_value_has_ctl(v)) {
+			snprintf(why, whylen, "the value of header %.64s has "
+			    "control characters", line);
+			return -1;
+		}
+		if (*n == max) {
+			snprintf(why, whylen, "more than %zu header fields (the "
+			    "client's fixed limit)", max);
+			return -1;
+		}
 		h[(*n)++] = (struct httpmsg_header){ line, v };
 	}
 	/* Filtered once all are known: Connection may come last. */
@@ -218,23 +262,108 @@ scrape_split_head(struct scrape *s, struct httpmsg_header *h, size_t max,
 	return 0;
 }
 
+/*
+ * Builds the push head from the target's status and head; -1 with why
+ * set if they cannot be relayed well-formed (the scrape then fails).
+ */
+static int
+scrape_relay_head(struct scrape *s, long status, char *why, size_t whylen)
+{
+	struct httpmsg_header	 h[LIMIT_MAX_HEADERS + SCRAPE_EXTRA_HEADERS];
+	size_t			 n;
+
+	if (status < 200 || status > 599) {
+		/* 1xx are interim (curl reads past them); 600+ do not exist. */
+		snprintf(why, whylen, "the target answered with status %ld, "
+		    "not a final status in 200-599", status);
+		return -1;
+	}
+	if (scrape_split_head(s, h, LIMIT_MAX_HEADERS, &n, why, whylen) == -1)
+		return -1;
+	if (scrape_write_head(s, (int)status, s->reason, h, n) == -1) {
+		snprintf(why, whylen, "the response head would be larger than "
+		    "%d bytes", LIMIT_MAX_HEADER_BYTES + SCRAPE_PUSH_HEAD_SLACK);
+		return -1;
+	}
+	return 0;
+}
+
 /* The target answered: push its status, headers and body. */
 static void
 scrape_target_ok(struct scrape *s, long status)
 {
-	struct httpmsg_header	 h[LIMIT_MAX_HEADERS + SCRAPE_EXTRA_HEADERS];
-	size_t			 n;
-	char			 msg[SCRAPE_MAX_ERROR_BYTES];
+	char	 why[SCRAPE_MAX_ERROR_BYTES / 2];
+	char	 msg[SCRAPE_MAX_ERROR_BYTES];
 
-	if (scrape_split_head(s, h, LIMIT_MAX_HEADERS, &n) == -1 ||
-	    scrape_write_head(s, (int)status, s->reason, h, n) == -1) {
-		snprintf(msg, sizeof(msg), "scrape of %s failed: the target's "
-		    "response headers are too many or invalid", scrape_url(s));
-		scrape_fail(s, 500, msg);
+	if (scrape_relay_head(s, status, why, sizeof(why)) == -1) {
+		snprintf(msg, sizeof(msg), "scrape of %s failed: %s",
+		    scrape_url(s), why);
+		scrape_fail(s, 502, msg);
 		return;
 	}
 	log_debug("scrape done", "id", s->req->id, "url", scrape_url(s));
 	scrape_push(s);
+}
+
+/*
+ * The target answered a redirect (s->location): fetch the next hop if
+ * --scrape.redirects, --scrape.max-redirects and --scrape.allow let it,
+ * else fail the scrape naming the refused location.
+ */
+static void
+scrape_follow(struct scrape *s)
+{
+	const struct client_config	*cfg = s->c->cfg;
+	struct scrapereq_hop		 hop;
+	const char			*why = NULL;
+	char				 expl[SCRAPE_MAX_ERROR_BYTES / 4];
+	char				 msg[SCRAPE_MAX_ERROR_BYTES];
+	char				*loc = s->location;
+
+	s->location = NULL;
+	s->redirect = false;
+	if (s->hops >= cfg->scrape_max_redirects) {
+		snprintf(msg, sizeof(msg), "scrape of %s failed: more than "
+		    "%" PRId64 " redirects (--scrape.max-redirects), the last "
+		    "to %.1024s", scrape_url(s), cfg->scrape_max_redirects, loc);
+		goto fail;
+	}
+	if (scrapereq_redirect(s->url, loc, cfg->scrape_redirects, &hop,
+	    &why) == -1) {
+		snprintf(msg, sizeof(msg), "scrape of %s failed: the target "
+		    "redirected to %.1024s, not followed: %s", scrape_url(s),
+		    loc, why);
+		goto fail;
+	}
+	if (!allow_match(cfg->allow, hop.port, hop.path)) {
+		allow_explain(cfg->allow, hop.port, hop.path, expl,
+		    sizeof(expl));
+		snprintf(msg, sizeof(msg), "scrape of %s failed: the target "
+		    "redirected to %.1024s, not followed: %s", scrape_url(s),
+		    loc, expl);
+		scrapereq_hop_release(&hop);
+		goto fail;
+	}
+	log_debug("following redirect", "id", s->req->id, "from", s->url,
+	    "to", hop.url);
+	free(loc);
+	free(hop.path);
+	if (s->url != s->req->url)
+		free(s->url);
+	s->url = hop.url;
+	s->hops++;
+	buf_reset(&s->head);
+	buf_reset(&s->body);
+	s->reason[0] = '\0';
+	s->fail = NULL;
+	s->errbuf[0] = '\0';
+	scrape_target(s);
+	return;
+fail:
+	free(loc);
+	curl_slist_free_all(s->hdrs);
+	s->hdrs = NULL;
+	scrape_fail(s, 502, msg);
 }
 
 static void
@@ -265,6 +394,11 @@ scrape_target_done_cb(CURL *easy, CURLcode res, void *arg)
 		event_active(s->kick, EV_TIMEOUT, 0);
 		return;
 	}
+	if (s->redirect) {
+		/* Ended by scrape_head_done once the redirect was known. */
+		scrape_follow(s);
+		return;
+	}
 	curl_slist_free_all(s->hdrs);
 	s->hdrs = NULL;
 	if (res != CURLE_OK)
@@ -273,37 +407,138 @@ scrape_target_done_cb(CURL *easy, CURLcode res, void *arg)
 		scrape_target_ok(s, status);
 }
 
+/*
+ * Keeps the reason phrase of a status line (len bytes, not NUL-terminated)
+ * if it is short and printable (RFC 9112: HTAB, SP, VCHAR); otherwise
+ * none, and the standard phrase of the status is pushed instead.
+ */
+static void
+scrape_keep_reason(struct scrape *s, const char *line, size_t len)
+{
+	const char	*sp, *r, *e;
+	size_t		 rlen, i;
+
+	s->reason[0] = '\0';
+	if ((sp = memchr(line, ' ', len)) == NULL ||
+	    (r = memchr(sp + 1, ' ', len - (size_t)(sp + 1 - line))) == NULL)
+		return;
+	r++;
+	for (e = line + len; e > r && (e[-1] == '\r' || e[-1] == '\n'); e--)
+		;
+	rlen = (size_t)(e - r);
+	if (rlen > LIMIT_MAX_REASON_BYTES)
+		return;
+	for (i = 0; i < rlen; i++)
+		if (((unsigned char)r[i] < 0x20 && r[i] != '\t') ||
+		    (unsigned char)r[i] >= 0x7f)
+			return;
+	memcpy(s->reason, r, rlen);
+	s->reason[rlen] = '\0';
+}
+
+/*
+ * Resolves s->location (the Location header as sent) against the URL
+ * fetched, as curl would, into an absolute URL (replacing it).  A value
+ * curl cannot resolve is left as it is: scrapereq_redirect refuses it.
+ */
+static void
+scrape_resolve_location(struct scrape *s)
+{
+	CURLU	*u;
+	char	*abs = NULL;
+
+	if ((u = curl_url()) == NULL)
+		return;
+	if (curl_url_set(u, CURLUPART_URL, s->url, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_URL, s->location, CURLU_URLENCODE |
+	    CURLU_ALLOW_SPACE) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK) {
+		char *copy = strdup(abs);
+
+		if (copy != NULL) {
+			free(s->location);
+			s->location = copy;
+		}
+	}
+	curl_free(abs);
+	curl_url_cleanup(u);
+}
+
+/*
+ * At the end of a head: a redirect with a Location ends the transfer
+ * here, its body unread, and scrape_follow decides (s->redirect).
+ * Returns 0 to go on, -1 to end the transfer.
+ */
+static int
+scrape_head_done(struct scrape *s)
+{
+	long	 status = 0;
+
+	curl_easy_getinfo(s->target, CURLINFO_RESPONSE_CODE, &status);
+	if (!scrapereq_is_redirect(status) || s->location == NULL) {
+		free(s->location);
+		s->location = NULL;
+		return 0;
+	}
+	scrape_resolve_location(s);
+	s->redirect = true;
+	return -1;
+}
+
+/* Keeps the first Location header's value, for scrape_head_done. */
+static int
+scrape_keep_location(struct scrape *s, const char *data, size_t len)
+{
+	const char	*v = data + strlen("Location:"), *e = data + len;
+
+	if (s->location != NULL)
+		return 0;
+	while (v < e && (*v == ' ' || *v == '\t'))
+		v++;
+	while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' ||
+	    e[-1] == '\t'))
+		e--;
+	if ((s->location = strndup(v, (size_t)(e - v))) == NULL) {
+		s->fail = "out of memory for the Location header";
+		return -1;
+	}
+	return 0;
+}
+
 static size_t
 scrape_header_cb(char *data, size_t size, size_t n, void *arg)
 {
 	struct scrape	*s = arg;
-	size_t		 len = size * n, rlen;
-	const char	*r;
+	size_t		 len = size * n;
 
 	if (s->body_started)
 		return len;		/* trailers: not forwarded */
 	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
-		/* A new response (redirect, 1xx): forget the last one. */
+		/* A new response (1xx): forget the last one. */
 		buf_reset(&s->head);
-		s->reason[0] = '\0';
-		if ((r = memchr(data, ' ', len)) != NULL &&
-		    (r = memchr(r + 1, ' ', len - (size_t)(r + 1 - data))) !=
-		    NULL) {
-			/* Not NUL-terminated: scan within len only. */
-			for (r++, rlen = 0; r + rlen < data + len &&
-			    r[rlen] != '\r' && r[rlen] != '\n'; rlen++)
-				;
-			if (rlen >= sizeof(s->reason))
-				rlen = sizeof(s->reason) - 1;
-			memcpy(s->reason, r, rlen);
-			s->reason[rlen] = '\0';
-		}
+		free(s->location);
+		s->location = NULL;
+		scrape_keep_reason(s, data, len);
 		return len;
 	}
-	if (buf_append(&s->head, data, len) == -1) {
-		s->fail = "response headers larger than 16KiB";
+	if (memchr(data, '\0', len) != NULL) {
+		s->fail = "a NUL byte in the target's response headers";
 		return 0;
 	}
+	if (buf_append(&s->head, data, len) == -1) {
+		snprintf(s->failbuf, sizeof(s->failbuf), "the target's "
+		    "response headers are larger than %d bytes (the client's "
+		    "fixed limit)", LIMIT_MAX_HEADER_BYTES);
+		s->fail = s->failbuf;
+		return 0;
+	}
+	if (len > strlen("Location:") &&
+	    strncasecmp(data, "Location:", strlen("Location:")) == 0 &&
+	    scrape_keep_location(s, data, len) == -1)
+		return 0;
+	if ((len == 2 && memcmp(data, "\r\n", 2) == 0) ||
+	    (len == 1 && data[0] == '\n'))
+		return scrape_head_done(s) == -1 ? 0 : len;
 	return len;
 }
 
@@ -363,11 +598,14 @@ scrape_target_setup(struct scrape *s, CURL *e)
 	struct curl_slist	*l;
 	struct buf		 line;
 	size_t			 i;
-	long			 tmo = (long)scrapereq_target_timeout(
-				    r->timeout_ms);
+	/* Every hop shares the one deadline of the scrape. */
+	long			 tmo = (long)(scrapereq_target_timeout(
+				    r->timeout_ms) - scrape_elapsed_ms(s));
 	int			 rv = 0;
 
-	for (i = 0; i < r->nheaders && rv == 0; i++) {
+	if (tmo < 1)
+		return -1;
+	for (i = 0; i < r->nheaders && s->hops == 0 && rv == 0; i++) {
 		/* "Name;" is curl's way to send a header with no value. */
 		buf_init(&line, LIMIT_MAX_HEADER_BYTES);
 		if (buf_printf(&line, "%s%s%s", r->headers[i].name,
@@ -380,7 +618,7 @@ scrape_target_setup(struct scrape *s, CURL *e)
 		buf_release(&line);
 	}
 	if (rv == -1 ||
-	    curl_easy_setopt(e, CURLOPT_URL, r->url) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_URL, s->url) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->hdrs) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L) != CURLE_OK ||
@@ -390,13 +628,9 @@ scrape_target_setup(struct scrape *s, CURL *e)
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, s->errbuf) != CURLE_OK ||
-	    /* With an allowlist a redirect could leave it: do not follow. */
-	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION,
-	    allow_count(s->c->cfg->allow) > 0 ? 0L : 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L) != CURLE_OK ||
+	    /* Redirects are vetted hop by hop: see scrape_follow. */
+	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
-	    CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") !=
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, scrape_header_cb) !=
 	    CURLE_OK ||
@@ -420,6 +654,13 @@ scrape_target(struct scrape *s)
 	char	 msg[SCRAPE_MAX_ERROR_BYTES];
 
 	scrape_set_state(s, SCRAPE_SCRAPING);
+	if (scrapereq_target_timeout(s->req->timeout_ms) -
+	    scrape_elapsed_ms(s) < 1) {
+		snprintf(msg, sizeof(msg), "scrape of %s failed: timed out "
+		    "after %" PRId64 " redirects", scrape_url(s), s->hops);
+		scrape_fail(s, 500, msg);
+		return;
+	}
 	if ((s->target = curl_easy_init()) == NULL ||
 	    scrape_target_setup(s, s->target) == -1 ||
 	    curlev_add(s->c->cev, s->target, scrape_target_done_cb, s) == -1) {
@@ -630,23 +871,23 @@ static void
 scrape_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct scrape		*s = arg;
-	struct httpmsg_header	 h[LIMIT_MAX_HEADERS + SCRAPE_EXTRA_HEADERS];
-	size_t			 n;
 	long			 status = 0;
+	char			 why[SCRAPE_MAX_ERROR_BYTES / 2];
+	char			 msg[SCRAPE_MAX_ERROR_BYTES];
 
 	if (s->state != SCRAPE_STREAMING)
 		return;
 	if (s->push == NULL && !s->streaming_push) {
 		curl_easy_getinfo(s->target, CURLINFO_RESPONSE_CODE, &status);
-		if (scrape_split_head(s, h, LIMIT_MAX_HEADERS, &n) == -1 ||
-		    scrape_write_head(s, (int)status, s->reason, h, n) == -1) {
+		if (scrape_relay_head(s, status, why, sizeof(why)) == -1) {
 			/* Nothing pushed yet: report it as a failed scrape. */
 			curlev_remove(s->c->cev, s->target);
 			curl_easy_cleanup(s->target);
 			s->target = NULL;
 			scrape_set_state(s, SCRAPE_PUSHING);
-			scrape_fail(s, 500, "the target's response headers are "
-			    "too many or invalid");
+			snprintf(msg, sizeof(msg), "scrape of %s failed: %s",
+			    scrape_url(s), why);
+			scrape_fail(s, 502, msg);
 			return;
 		}
 		s->streaming_push = true;
@@ -682,10 +923,11 @@ scrape_start(struct client *c, struct scrapereq *req)
 	}
 	s->c = c;
 	s->req = req;
+	s->url = req->url;
 	clock_gettime(CLOCK_MONOTONIC, &s->start);
 	buf_init(&s->head, LIMIT_MAX_HEADER_BYTES);
 	buf_init(&s->body, (size_t)c->cfg->scrape_max_bytes);
-	buf_init(&s->push_head, LIMIT_MAX_HEADER_BYTES + 1024);
+	buf_init(&s->push_head, LIMIT_MAX_HEADER_BYTES + SCRAPE_PUSH_HEAD_SLACK);
 	buf_init(&s->answer, SCRAPE_ANSWER_LOG_BYTES);
 	if ((s->kick = event_new(c->base, -1, 0, scrape_kick_cb, s)) == NULL) {
 		log_warn("scrape dropped", "id", req->id, "err",
@@ -753,6 +995,9 @@ scrape_close(struct scrape *s, const char *reason)
 	buf_release(&s->body);
 	buf_release(&s->push_head);
 	buf_release(&s->answer);
+	if (s->url != s->req->url)
+		free(s->url);
+	free(s->location);
 	scrapereq_free(s->req);
 	free(s);
 	client_scrape_gone(c);

@@ -291,6 +291,72 @@ scrapereq_parse(const char *body, size_t len, const char *fqdn,
 	return r;
 }
 
+const char *const scrapereq_redirects_names[] = { "same-origin", "none",
+    "any", NULL };
+
+bool
+scrapereq_is_redirect(long status)
+{
+	return status == 301 || status == 302 || status == 303 ||
+	    status == 307 || status == 308;
+}
+
+int
+scrapereq_redirect(const char *from, const char *location, int policy,
+    struct scrapereq_hop *next, const char **why)
+{
+	struct url	 f, l;
+	int		 rv = -1;
+
+	memset(next, 0, sizeof(*next));
+	*why = NULL;
+	if (policy == SCRAPEREQ_REDIRECTS_NONE) {
+		*why = "redirects are not followed (--scrape.redirects=none)";
+		return -1;
+	}
+	if (url_parse(location, &l, why) == -1) {
+		if (*why == NULL)
+			*why = "not an absolute http(s) URL";
+		return -1;
+	}
+	if (url_parse(from, &f, why) == -1) {
+		url_release(&l);
+		*why = "the URL redirected from does not parse";
+		return -1;
+	}
+	if (!l.has_port)
+		l.port = strcmp(l.scheme, "https") == 0 ? 443 : 80;
+	if (!f.has_port)
+		f.port = strcmp(f.scheme, "https") == 0 ? 443 : 80;
+	if (policy != SCRAPEREQ_REDIRECTS_ANY &&
+	    (strcmp(l.scheme, f.scheme) != 0 || strcmp(l.host, f.host) != 0 ||
+	    l.port != f.port))
+		*why = "it leaves the scheme, host and port of the scrape "
+		    "(--scrape.redirects=same-origin)";
+	else {
+		/* Fetch what was vetted: the URL rebuilt from its parts. */
+		next->port = l.port;
+		if ((next->url = scrapereq_format_url(&l)) == NULL ||
+		    (next->path = strndup(l.path_query,
+		    strcspn(l.path_query, "?"))) == NULL) {
+			scrapereq_hop_release(next);
+			*why = "out of memory";
+		} else
+			rv = 0;
+	}
+	url_release(&f);
+	url_release(&l);
+	return rv;
+}
+
+void
+scrapereq_hop_release(struct scrapereq_hop *h)
+{
+	free(h->url);
+	free(h->path);
+	h->url = h->path = NULL;
+}
+
 int64_t
 scrapereq_target_timeout(int64_t timeout_ms)
 {

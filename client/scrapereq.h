@@ -9,6 +9,7 @@
 #ifndef PUSHPROX_CLIENT_SCRAPEREQ_H
 #define PUSHPROX_CLIENT_SCRAPEREQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,40 @@ struct scrapereq {
  */
 struct scrapereq *scrapereq_parse(const char *body, size_t len,
     const char *fqdn, int64_t default_timeout_ms);
+
+/* --scrape.redirects, in the order of scrapereq_redirects_names. */
+enum scrapereq_redirects {
+	SCRAPEREQ_REDIRECTS_SAME_ORIGIN,	/* scheme, host and port kept */
+	SCRAPEREQ_REDIRECTS_NONE,
+	SCRAPEREQ_REDIRECTS_ANY,
+};
+
+extern const char *const scrapereq_redirects_names[];
+
+/* The next hop of a redirect that may be followed. */
+struct scrapereq_hop {
+	char		*url;		/* rebuilt from its parsed parts */
+	uint16_t	 port;		/* explicit, or the scheme's default */
+	char		*path;		/* without the query */
+};
+
+/* Only these are followed (as Go's client does): 301 302 303 307 308. */
+bool scrapereq_is_redirect(long status);
+
+/*
+ * Vets a redirect from the URL fetched (from) to location (absolute, as
+ * curl resolved the Location header) under policy (enum
+ * scrapereq_redirects).  Returns 0 with next filled (release it with
+ * scrapereq_hop_release); the URL to fetch is rebuilt from what was
+ * checked, so no second parser can read location differently.  Or -1
+ * with *why saying why it is refused (a static string).  The hop count
+ * and --scrape.allow are the caller's to check.
+ */
+int scrapereq_redirect(const char *from, const char *location, int policy,
+    struct scrapereq_hop *next, const char **why);
+
+/* Frees what scrapereq_redirect stored in h. */
+void scrapereq_hop_release(struct scrapereq_hop *h);
 
 /*
  * The timeout of the target transfer for a scrape timeout: a margin of

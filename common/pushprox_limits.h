@@ -9,6 +9,10 @@
 /* HTTP messages (both daemons). */
 #define LIMIT_MAX_HEADER_BYTES      (16 * 1024)   /* request line + headers */
 #define LIMIT_MAX_HEADERS           100           /* fixed: header count */
+#define LIMIT_MAX_REASON_BYTES      128           /* fixed: a relayed reason
+                                                     phrase longer (or not
+                                                     VCHAR/SP/HTAB) becomes
+                                                     the standard one */
 #define LIMIT_MAX_FQDN_BYTES        253           /* fixed: DNS name length */
 #define LIMIT_MAX_POLL_BODY_BYTES   1024          /* body of POST /poll */
 #define LIMIT_MAX_PUSH_BYTES        (256LL << 20) /* body of POST /push */
@@ -33,5 +37,6 @@
 #define LIMIT_MAX_SCRAPE_BYTES      (256LL << 20) /* one target response */
 #define LIMIT_MAX_CONCURRENT_SCRAPES 64
 #define LIMIT_CONNECT_TIMEOUT_MS    (10 * 1000)
+#define LIMIT_MAX_REDIRECTS         10            /* hops a scrape follows */
 
 #endif

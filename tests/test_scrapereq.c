@@ -429,6 +429,90 @@ END_TEST
 
 #define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
+/* A redirect from FROM to a location, under a policy: followed or not. */
+#define FROM	"http://node1.example:9100/metrics"
+
+static const struct redirect_case {
+	const char	*location;	/* absolute, as curl resolved it */
+	int		 policy;
+	const char	*want;		/* URL to fetch, or NULL: refused */
+	uint16_t	 port;
+	const char	*path;
+} redirect_cases[] = {
+	/* Same origin: path and query may change, nothing else. */
+	{ "http://node1.example:9100/m2?x=1",
+	  SCRAPEREQ_REDIRECTS_SAME_ORIGIN,
+	  "http://node1.example:9100/m2?x=1", 9100, "/m2" },
+	{ "http://NODE1.example:9100/", SCRAPEREQ_REDIRECTS_SAME_ORIGIN,
+	  "http://node1.example:9100/", 9100, "/" },
+	{ "http://node1.example:9100/a#frag", SCRAPEREQ_REDIRECTS_SAME_ORIGIN,
+	  "http://node1.example:9100/a", 9100, "/a" },
+	{ "http://node1.example:9101/", SCRAPEREQ_REDIRECTS_SAME_ORIGIN,
+	  NULL, 0, NULL },
+	{ "http://node2.example:9100/", SCRAPEREQ_REDIRECTS_SAME_ORIGIN,
+	  NULL, 0, NULL },
+	{ "https://node1.example:9100/", SCRAPEREQ_REDIRECTS_SAME_ORIGIN,
+	  NULL, 0, NULL },
+	{ "http://node1.example/", SCRAPEREQ_REDIRECTS_SAME_ORIGIN,
+	  NULL, 0, NULL },
+	{ "http://127.0.0.1:9100/", SCRAPEREQ_REDIRECTS_SAME_ORIGIN,
+	  NULL, 0, NULL },
+	/* Userinfo could hide the host from a reader: refused. */
+	{ "http://node1.example:9100@evil.example/",
+	  SCRAPEREQ_REDIRECTS_SAME_ORIGIN, NULL, 0, NULL },
+	{ "http://x@node1.example:9100/", SCRAPEREQ_REDIRECTS_ANY,
+	  NULL, 0, NULL },
+	{ "ftp://node1.example:9100/", SCRAPEREQ_REDIRECTS_ANY, NULL, 0, NULL },
+	{ "file:///etc/passwd", SCRAPEREQ_REDIRECTS_ANY, NULL, 0, NULL },
+	{ "/relative", SCRAPEREQ_REDIRECTS_ANY, NULL, 0, NULL },
+	{ "", SCRAPEREQ_REDIRECTS_ANY, NULL, 0, NULL },
+	/* none: nothing. */
+	{ "http://node1.example:9100/m2", SCRAPEREQ_REDIRECTS_NONE,
+	  NULL, 0, NULL },
+	/* any: another host and port, with its default port. */
+	{ "https://node2.example/x?y", SCRAPEREQ_REDIRECTS_ANY,
+	  "https://node2.example/x?y", 443, "/x" },
+	{ "http://[::1]:8080/p", SCRAPEREQ_REDIRECTS_ANY,
+	  "http://[::1]:8080/p", 8080, "/p" },
+};
+
+START_TEST(test_redirect)
+{
+	const struct redirect_case	*c = &redirect_cases[_i];
+	struct scrapereq_hop		 hop;
+	const char			*why = NULL;
+	int				 rv;
+
+	rv = scrapereq_redirect(FROM, c->location, c->policy, &hop, &why);
+	if (c->want == NULL) {
+		ck_assert_msg(rv == -1, "%s followed", c->location);
+		ck_assert_ptr_nonnull(why);
+		ck_assert_ptr_null(hop.url);
+		return;
+	}
+	ck_assert_msg(rv == 0, "%s refused: %s", c->location, why);
+	ck_assert_str_eq(hop.url, c->want);
+	ck_assert_uint_eq(hop.port, c->port);
+	ck_assert_str_eq(hop.path, c->path);
+	scrapereq_hop_release(&hop);
+	ck_assert_ptr_null(hop.url);
+}
+END_TEST
+
+START_TEST(test_redirect_statuses)
+{
+	static const long	 yes[] = { 301, 302, 303, 307, 308 };
+	static const long	 no[] = { 200, 300, 304, 305, 306, 309, 399 };
+
+	for (int i = 0; i < NELEM(yes); i++)
+		ck_assert(scrapereq_is_redirect(yes[i]));
+	for (int i = 0; i < NELEM(no); i++)
+		ck_assert(!scrapereq_is_redirect(no[i]));
+	ck_assert_str_eq(scrapereq_redirects_names[SCRAPEREQ_REDIRECTS_ANY],
+	    "any");
+}
+END_TEST
+
 Suite *
 scrapereq_suite(void)
 {
@@ -449,6 +533,8 @@ scrapereq_suite(void)
 	tcase_add_test(tc, test_refused_has_no_path);
 	tcase_add_loop_test(tc, test_target_timeout, 0, NELEM(margin_cases));
 	tcase_add_test(tc, test_free_null);
+	tcase_add_loop_test(tc, test_redirect, 0, NELEM(redirect_cases));
+	tcase_add_test(tc, test_redirect_statuses);
 	suite_add_tcase(s, tc);
 	return s;
 }
