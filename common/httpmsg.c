@@ -347,8 +347,10 @@ httpmsg_frame_name_end(struct httpmsg_frame *f)
 
 /*
  * One byte of a Transfer-Encoding or Content-Length value (not CR):
- * OWS "chunked" OWS, or OWS 1*18DIGIT OWS.  vstate 0 leading OWS,
- * 1 the word or digits, 2 trailing OWS.
+ * OWS "chunked" *SP, or OWS 1*18DIGIT *SP.  vstate 0 leading OWS, 1 the
+ * word or digits, 2 trailing SP.  A trailing HTAB is refused: http_parser
+ * 2.9.4 reads "chunked<HTAB>" as another coding, and a Content-Length
+ * followed by one as invalid.
  */
 static const char *
 httpmsg_frame_value(struct httpmsg_frame *f, unsigned char c)
@@ -356,7 +358,7 @@ httpmsg_frame_value(struct httpmsg_frame *f, unsigned char c)
 	const char *bad = f->field == FF_TE ?
 	    "Transfer-Encoding other than chunked" : "invalid Content-Length";
 
-	if (c == ' ' || c == '\t') {
+	if (c == ' ' || (c == '\t' && f->vstate == 0)) {
 		if (f->vstate == 1) {
 			if (f->field == FF_TE &&
 			    f->pos != sizeof(httpmsg_chunked_word) - 1)

@@ -1575,6 +1575,413 @@ START_TEST(test_trailers_and_bad_names)
 }
 END_TEST
 
+/* ---- strict framing (common/httpmsg.c's checker) ---- */
+
+#define K_REQ	1
+#define K_RESP	2
+#define K_BOTH	3
+
+/*
+ * One wire form per row.  K_BOTH rows are the part after the start line
+ * and are tried behind "POST / HTTP/1.1" and "HTTP/1.1 200 OK"; others
+ * are whole messages of that kind.  err NULL: must be accepted.
+ */
+struct frame_row {
+	int		 kinds;
+	const char	*wire;
+	size_t		 len;
+	const char	*err;
+};
+
+#define FROW(k, s, e)	{ (k), (s), sizeof(s) - 1, (e) }
+#define TE_CHUNKED	"Transfer-Encoding: chunked\r\n\r\n"
+
+static const struct frame_row frame_bad[] = {
+	/* The CRLF after chunk data. */
+	FROW(K_BOTH, TE_CHUNKED "5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n",
+	    "missing CRLF after chunk data"),
+	FROW(K_BOTH, TE_CHUNKED "5\r\nhello\n3\r\nabc\r\n0\r\n\r\n",
+	    "missing CRLF after chunk data"),
+	FROW(K_BOTH, TE_CHUNKED "5\r\nhello\r3\r\nabc\r\n0\r\n\r\n",
+	    "missing CRLF after chunk data"),
+	FROW(K_BOTH, TE_CHUNKED "5\r\nhello0\r\n\r\n",
+	    "missing CRLF after chunk data"),
+	/* Chunk-size lines: 1*HEXDIG [ext] CRLF only. */
+	FROW(K_BOTH, TE_CHUNKED "0x5\r\nhello\r\n0\r\n\r\n",
+	    "invalid chunk size line"),
+	FROW(K_BOTH, TE_CHUNKED "5 \r\nhello\r\n0\r\n\r\n",
+	    "invalid chunk size line"),
+	FROW(K_BOTH, TE_CHUNKED "5 x\r\nhello\r\n0\r\n\r\n",
+	    "invalid chunk size line"),
+	FROW(K_BOTH, TE_CHUNKED "5\nhello\r\n0\r\n\r\n",
+	    "invalid chunk size line"),
+	FROW(K_BOTH, TE_CHUNKED "5\r\rhello\r\n0\r\n\r\n",
+	    "invalid chunk size line"),
+	FROW(K_BOTH, TE_CHUNKED "-5\r\nhello\r\n0\r\n\r\n",
+	    "invalid chunk size line"),
+	FROW(K_BOTH, TE_CHUNKED "+5\r\nhello\r\n0\r\n\r\n",
+	    "invalid chunk size line"),
+	FROW(K_BOTH, TE_CHUNKED "\r\nhello\r\n0\r\n\r\n",
+	    "invalid chunk size line"),
+	FROW(K_BOTH, TE_CHUNKED " 5\r\nhello\r\n0\r\n\r\n",
+	    "invalid chunk size line"),
+	FROW(K_BOTH, TE_CHUNKED "5;a\001b\r\nhello\r\n0\r\n\r\n",
+	    "invalid chunk extension"),
+	FROW(K_BOTH, TE_CHUNKED "5;a\nhello\r\n0\r\n\r\n",
+	    "invalid chunk extension"),
+	FROW(K_BOTH, TE_CHUNKED "fffffffffffffffff\r\n",
+	    "chunk size too large"),
+	/* The trailer section. */
+	FROW(K_BOTH, TE_CHUNKED "0\r\nX: y\n\r\n",
+	    "bare LF in chunked trailer"),
+	FROW(K_BOTH, TE_CHUNKED "0\r\n\n", "bare LF in chunked trailer"),
+	FROW(K_BOTH, TE_CHUNKED "0\r\n\rX", "bare CR in chunked trailer"),
+	FROW(K_BOTH, TE_CHUNKED "0\r\nX: y\r\n z\r\n\r\n",
+	    "obs-fold (folded trailer line)"),
+	FROW(K_BOTH, TE_CHUNKED "0\r\nX y\r\n\r\n", "invalid trailer name"),
+	FROW(K_BOTH, TE_CHUNKED "0\r\nX: a\001b\r\n\r\n",
+	    "control character in trailer value"),
+	FROW(K_BOTH, TE_CHUNKED "0\r\nContent-Length: 5\r\n\r\n",
+	    "Transfer-Encoding or Content-Length in chunked trailer"),
+	FROW(K_BOTH, TE_CHUNKED "0\r\ntransfer-encoding: chunked\r\n\r\n",
+	    "Transfer-Encoding or Content-Length in chunked trailer"),
+	/* Transfer-Encoding: exactly one, exactly chunked, HTTP/1.1 only. */
+	FROW(K_BOTH, "Transfer-Encoding: chunked\r\n" TE_CHUNKED "0\r\n\r\n",
+	    "duplicate Transfer-Encoding"),
+	FROW(K_BOTH, "Transfer-Encoding: chunked\r\n , chunked\r\n\r\n"
+	    "0\r\n\r\n", "obs-fold (folded header line)"),
+	FROW(K_BOTH, "Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n",
+	    "Transfer-Encoding other than chunked"),
+	FROW(K_BOTH, "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+	    "Transfer-Encoding other than chunked"),
+	FROW(K_BOTH, "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+	    "Transfer-Encoding other than chunked"),
+	FROW(K_BOTH, "Transfer-Encoding: chunked x\r\n\r\n0\r\n\r\n",
+	    "Transfer-Encoding other than chunked"),
+	FROW(K_BOTH, "Transfer-Encoding: identity\r\n\r\n",
+	    "Transfer-Encoding other than chunked"),
+	FROW(K_BOTH, "Transfer-Encoding: chunkedx\r\n\r\n",
+	    "Transfer-Encoding other than chunked"),
+	FROW(K_BOTH, "Transfer-Encoding: chunk\r\n\r\n",
+	    "Transfer-Encoding other than chunked"),
+	FROW(K_BOTH, "Transfer-Encoding: \r\n\r\n",
+	    "Transfer-Encoding other than chunked"),
+	FROW(K_BOTH, "Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n",
+	    "Transfer-Encoding other than chunked"),
+	FROW(K_BOTH, "Content-Length: 5\t\r\n\r\nhello",
+	    "invalid Content-Length"),
+	FROW(K_BOTH, "Content-Length: 5\r\n" TE_CHUNKED "0\r\n\r\n",
+	    "Transfer-Encoding with Content-Length"),
+	FROW(K_BOTH, "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"
+	    "0\r\n\r\n", "Transfer-Encoding with Content-Length"),
+	FROW(K_BOTH, "Transfer-Encoding-X: y\r\n\r\n",
+	    "ambiguous Transfer-Encoding header name"),
+	FROW(K_REQ, "POST / HTTP/1.0\r\n" TE_CHUNKED "0\r\n\r\n",
+	    "Transfer-Encoding in an HTTP/1.0 message"),
+	FROW(K_RESP, "HTTP/1.0 200 OK\r\n" TE_CHUNKED "0\r\n\r\n",
+	    "Transfer-Encoding in an HTTP/1.0 message"),
+	FROW(K_RESP, "HTTP/0.0 500 Error\r\n" TE_CHUNKED "0\r\n\r\n",
+	    "Transfer-Encoding in an HTTP/1.0 message"),
+	/* Content-Length: at most one, 1*DIGIT. */
+	FROW(K_BOTH, "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+	    "duplicate Content-Length"),
+	FROW(K_BOTH, "Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+	    "duplicate Content-Length"),
+	FROW(K_BOTH, "Content-Length: abc\r\n\r\n", "invalid Content-Length"),
+	FROW(K_BOTH, "Content-Length: +5\r\n\r\nhello",
+	    "invalid Content-Length"),
+	FROW(K_BOTH, "Content-Length: -1\r\n\r\n", "invalid Content-Length"),
+	FROW(K_BOTH, "Content-Length: 5,5\r\n\r\nhello",
+	    "invalid Content-Length"),
+	FROW(K_BOTH, "Content-Length: 5 5\r\n\r\nhello",
+	    "invalid Content-Length"),
+	FROW(K_BOTH, "Content-Length: 0x5\r\n\r\nhello",
+	    "invalid Content-Length"),
+	FROW(K_BOTH, "Content-Length: \r\n\r\n", "invalid Content-Length"),
+	FROW(K_BOTH, "Content-Length: 1234567890123456789\r\n\r\n",
+	    "Content-Length too large"),
+	/* Line ends, folding, control bytes in field lines. */
+	FROW(K_BOTH, "Host: a\n\r\n", "bare LF in message head"),
+	FROW(K_BOTH, "Host: a\r\n\n", "bare LF in message head"),
+	FROW(K_BOTH, "Host: a\nContent-Length: 5\r\n\r\nhello",
+	    "bare LF in message head"),
+	FROW(K_BOTH, "Host: a\rb\r\n\r\n", "bare CR in message head"),
+	FROW(K_BOTH, "Host: a\r\n\rX", "bare CR in message head"),
+	FROW(K_BOTH, "Host: a\r\n b\r\n\r\n", "obs-fold (folded header line)"),
+	FROW(K_BOTH, "Host: a\r\n\tb\r\n\r\n",
+	    "obs-fold (folded header line)"),
+	FROW(K_BOTH, " Host: a\r\n\r\n", "obs-fold (folded header line)"),
+	FROW(K_BOTH, "X: a\001b\r\n\r\n", "control character in header value"),
+	FROW(K_BOTH, "X: a\033b\r\n\r\n", "control character in header value"),
+	FROW(K_BOTH, "X: a\177b\r\n\r\n", "control character in header value"),
+	FROW(K_BOTH, "X: a\0b\r\n\r\n", "NUL byte in message head"),
+	FROW(K_BOTH, "X\0: a\r\n\r\n", "NUL byte in message head"),
+	FROW(K_BOTH, "Host : a\r\n\r\n", "invalid header name"),
+	FROW(K_BOTH, "Host\t: a\r\n\r\n", "invalid header name"),
+	FROW(K_BOTH, ": a\r\n\r\n", "invalid header name"),
+	FROW(K_BOTH, "No colon\r\n\r\n", "invalid header name"),
+	FROW(K_BOTH, "X(y): a\r\n\r\n", "invalid header name"),
+	/* Request lines. */
+	FROW(K_REQ, "GET / HTTP/1.1\n\r\n", "bare LF in message head"),
+	FROW(K_REQ, "\nGET / HTTP/1.1\r\n\r\n", "bare LF in message head"),
+	FROW(K_REQ, "\rGET / HTTP/1.1\r\n\r\n", "bare CR in message head"),
+	FROW(K_REQ, "GET / HTTP/1.1\rX\r\n\r\n", "bare CR in message head"),
+	FROW(K_REQ, "GET / HTTP/0.9\r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_REQ, "GET / HTTP/9.9\r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_REQ, "GET / HTTP/1.2\r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_REQ, "GET / HTTP/2.0\r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_REQ, "GET / HTTP/0.0\r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_REQ, "GET / HTTP/1.10\r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_REQ, "GET / HTTP/01.1\r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_REQ, "GET / http/1.1\r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_REQ, "GET / HTTP/1.1 \r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_REQ, "GET / HTTP/1.\r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_REQ, "GET /\r\n\r\n", "invalid request line"),
+	FROW(K_REQ, "GET\r\n\r\n", "invalid request line"),
+	FROW(K_REQ, "GET  / HTTP/1.1\r\n\r\n",
+	    "invalid character in request target"),
+	FROW(K_REQ, "GET /a\tb HTTP/1.1\r\n\r\n",
+	    "invalid character in request target"),
+	FROW(K_REQ, "GET /\001 HTTP/1.1\r\n\r\n",
+	    "invalid character in request target"),
+	FROW(K_REQ, "GET /\377 HTTP/1.1\r\n\r\n",
+	    "invalid character in request target"),
+	FROW(K_REQ, "GET /\0 HTTP/1.1\r\n\r\n", "NUL byte in message head"),
+	FROW(K_REQ, " GET / HTTP/1.1\r\n\r\n", "invalid request method"),
+	FROW(K_REQ, "GET / HTTP/1.1\r\n Host: a\r\n\r\n",
+	    "obs-fold (folded header line)"),
+	/* Status lines. */
+	FROW(K_RESP, "HTTP/1.1 200 OK\n\r\n", "bare LF in message head"),
+	FROW(K_RESP, "HTTP/1.1 200 OK\r\r\n\r\n", "bare CR in message head"),
+	FROW(K_RESP, "HTTP/1.2 200 OK\r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_RESP, "HTTP/2.0 200 OK\r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_RESP, "HTTP/0.9 200 OK\r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_RESP, "HTTP/9.9 200 OK\r\n\r\n",
+	    "invalid or unsupported HTTP version"),
+	FROW(K_RESP, "HTTP/1.11 200 OK\r\n\r\n", "invalid status line"),
+	FROW(K_RESP, "http/1.1 200 OK\r\n\r\n", "invalid status line"),
+	FROW(K_RESP, "HTTP/1.1  200 OK\r\n\r\n", "invalid status code"),
+	FROW(K_RESP, "HTTP/1.1 20 OK\r\n\r\n", "invalid status code"),
+	FROW(K_RESP, "HTTP/1.1 2000 OK\r\n\r\n", "invalid status line"),
+	FROW(K_RESP, "HTTP/1.1 200 O\001K\r\n\r\n",
+	    "control character in reason phrase"),
+	FROW(K_RESP, "HTTP/1.1 200 O\0K\r\n\r\n", "NUL byte in message head"),
+};
+
+static const struct frame_row frame_good[] = {
+	FROW(K_BOTH, TE_CHUNKED "5;a=b;c=\"d e\"\r\nhello\r\n3 ;x\r\nabc\r\n"
+	    "0\r\nX-T: v\r\nY-T:\r\n\r\n", NULL),
+	FROW(K_BOTH, "Transfer-Encoding: \t ChUnKeD  \r\n\r\n"
+	    "0005\r\nhello\r\n3\r\nabc\r\n0;last\r\n\r\n", NULL),
+	FROW(K_BOTH, "transfer-encoding:chunked\r\n\r\n"
+	    "2\r\nhe\r\n6\r\nlloabc\r\n0\r\n\r\n", NULL),
+	FROW(K_BOTH, "Content-Length: \t 8  \r\n\r\nhelloabc", NULL),
+	FROW(K_BOTH, "content-length:8\r\nX: caf\303\251\t!\r\n\r\nhelloabc",
+	    NULL),
+	FROW(K_REQ, "\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 8\r\n\r\n"
+	    "helloabc", NULL),
+	FROW(K_REQ, "POST / HTTP/1.0\r\nConnection: keep-alive\r\n"
+	    "Content-Length: 8\r\n\r\nhelloabc", NULL),
+	FROW(K_REQ, "POST http://h:1/m?a=%20&b HTTP/1.1\r\n"
+	    "Content-Length: 8\r\n\r\nhelloabc", NULL),
+	FROW(K_RESP, "HTTP/1.0 200 OK\r\n\r\nhelloabc", NULL),
+	FROW(K_RESP, "HTTP/0.0 500 Internal Server Error\r\n"
+	    "Content-Length: 8\r\n\r\nhelloabc", NULL),
+	FROW(K_RESP, "HTTP/1.1 200\r\nContent-Length: 8\r\n\r\nhelloabc",
+	    NULL),
+	FROW(K_RESP, "HTTP/1.1 200 \r\nContent-Length: 8\r\n\r\nhelloabc",
+	    NULL),
+	FROW(K_RESP, "HTTP/1.1 200 \303\251t\t\303\251 x\r\n"
+	    "Content-Length: 8\r\n\r\nhelloabc", NULL),
+};
+
+/* Builds row's message for kind into out. */
+static void
+frame_row_wire(const struct frame_row *row, int kind, struct buf *out)
+{
+	buf_init(out, 1 << 16);
+	if (row->kinds == K_BOTH)
+		ck_assert_int_eq(buf_puts(out, kind == K_REQ ?
+		    "POST / HTTP/1.1\r\nHost: h\r\n" : "HTTP/1.1 200 OK\r\n"),
+		    0);
+	ck_assert_int_eq(buf_append(out, row->wire, row->len), 0);
+}
+
+/*
+ * Every refused form: refused all at once, split anywhere and byte by
+ * byte (parse_all_ways), with the same error, for requests and
+ * responses; no message completes and the body never reads "helloabc".
+ */
+START_TEST(test_strict_framing_refused)
+{
+	const struct frame_row *row;
+	struct pres r;
+	struct buf w;
+	size_t i;
+	int kind;
+
+	for (i = 0; i < sizeof(frame_bad) / sizeof(frame_bad[0]); i++) {
+		row = &frame_bad[i];
+		for (kind = K_REQ; kind <= K_RESP; kind++) {
+			if (!(row->kinds & kind))
+				continue;
+			frame_row_wire(row, kind, &w);
+			parse_all_ways(kind == K_REQ ? HTTPMSG_REQUEST :
+			    HTTPMSG_RESPONSE, MAXHEAD, w.data, w.len, 1, &r);
+			ck_assert_msg(r.result == -1, "row %zu (%s) accepted",
+			    i, kind == K_REQ ? "request" : "response");
+			ck_assert_msg(strcmp(r.err, row->err) == 0,
+			    "row %zu (%s): error '%s', want '%s'", i,
+			    kind == K_REQ ? "request" : "response", r.err,
+			    row->err);
+			ck_assert_int_eq(r.completes, 0);
+			ck_assert_ptr_null(strstr(buf_cstr(&r.body),
+			    "helloabc"));
+			pres_free(&r);
+			buf_release(&w);
+		}
+	}
+}
+END_TEST
+
+/* Strict, not stricter: what RFC 9112 allows still parses, any split. */
+START_TEST(test_strict_framing_accepted)
+{
+	const struct frame_row *row;
+	struct pres r;
+	struct buf w;
+	size_t i;
+	int kind;
+
+	for (i = 0; i < sizeof(frame_good) / sizeof(frame_good[0]); i++) {
+		row = &frame_good[i];
+		for (kind = K_REQ; kind <= K_RESP; kind++) {
+			if (!(row->kinds & kind))
+				continue;
+			frame_row_wire(row, kind, &w);
+			parse_all_ways(kind == K_REQ ? HTTPMSG_REQUEST :
+			    HTTPMSG_RESPONSE, MAXHEAD, w.data, w.len, 1, &r);
+			ck_assert_msg(r.result == 1, "row %zu (%s) refused: "
+			    "%s", i, kind == K_REQ ? "request" : "response",
+			    r.err);
+			ck_assert_str_eq(buf_cstr(&r.body), "helloabc");
+			ck_assert_uint_eq(r.consumed, w.len);
+			pres_free(&r);
+			buf_release(&w);
+		}
+	}
+}
+END_TEST
+
+/*
+ * A pause in chunk data before bad framing: the error comes on the feed
+ * that reaches the bad byte, not before; a bulk chunk is one body call.
+ */
+START_TEST(test_strict_framing_pause_and_bulk)
+{
+	static const char bad[] = "POST / HTTP/1.1\r\nHost: h\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefgXX"
+	    "0\r\n\r\n";
+	static const struct httpmsg_cbs cbs = { .body_cb = pause_body_cb };
+	struct buf b, big;
+	struct httpmsg *m;
+	struct pres r;
+	ssize_t n;
+	size_t i;
+
+	buf_init(&b, 64);
+	pause_calls = 0;
+	m = httpmsg_new(HTTPMSG_REQUEST, 4096, &cbs, &b);
+	n = httpmsg_feed(m, bad, sizeof(bad) - 1);
+	ck_assert_int_gt(n, 0);
+	ck_assert_str_eq(buf_cstr(&b), "abc");
+	ck_assert_int_eq(httpmsg_feed(m, bad + n, sizeof(bad) - 1 -
+	    (size_t)n), -1);
+	ck_assert_str_eq(httpmsg_error(m), "missing CRLF after chunk data");
+	ck_assert_str_eq(buf_cstr(&b), "abcdefg");
+	ck_assert(!httpmsg_complete(m));
+	httpmsg_free(m);
+	buf_release(&b);
+
+	/* 1 MiB in one chunk, fed at once: one body callback. */
+	buf_init(&big, 2 << 20);
+	ck_assert_int_eq(buf_puts(&big, "HTTP/1.1 200 OK\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n100000\r\n"), 0);
+	for (i = 0; i < (1u << 20); i++)
+		ck_assert_int_eq(buf_append(&big, "x", 1), 0);
+	ck_assert_int_eq(buf_puts(&big, "\r\n0\r\n\r\n"), 0);
+	parse_pieces(HTTPMSG_RESPONSE, MAXHEAD, big.data, big.len, big.len,
+	    0, 0, &r);
+	ck_assert_int_eq(r.result, 1);
+	ck_assert_uint_eq(r.body.len, 1u << 20);
+	ck_assert_int_eq(r.body_calls, 1);
+	pres_free(&r);
+	buf_release(&big);
+}
+END_TEST
+
+/* Pipelined messages each get a fresh checker; bad framing in the second. */
+START_TEST(test_strict_framing_pipelined)
+{
+	static const char two[] = "POST / HTTP/1.1\r\n" TE_CHUNKED
+	    "3\r\nabc\r\n0\r\nT: 1\r\n\r\n"
+	    "GET / HTTP/1.1\r\nHost: a\n\r\n";
+	struct httpmsg *m = httpmsg_new(HTTPMSG_REQUEST, 4096, NULL, NULL);
+	ssize_t n;
+
+	n = httpmsg_feed(m, two, sizeof(two) - 1);
+	ck_assert_int_gt(n, 0);
+	ck_assert(httpmsg_complete(m));
+	ck_assert_str_eq(two + n, "GET / HTTP/1.1\r\nHost: a\n\r\n");
+	httpmsg_reset(m);
+	ck_assert_int_eq(httpmsg_feed(m, two + n, sizeof(two) - 1 -
+	    (size_t)n), -1);
+	ck_assert_str_eq(httpmsg_error(m), "bare LF in message head");
+	httpmsg_free(m);
+}
+END_TEST
+
+/* Chunk-size lines and trailer sections are capped like a head. */
+START_TEST(test_strict_framing_caps)
+{
+	struct buf w;
+	struct pres r;
+	size_t i;
+
+	buf_init(&w, 1 << 16);
+	ck_assert_int_eq(buf_puts(&w, "POST / HTTP/1.1\r\n" TE_CHUNKED), 0);
+	for (i = 0; i < 300; i++)
+		ck_assert_int_eq(buf_append(&w, "0", 1), 0);
+	ck_assert_int_eq(buf_puts(&w, "5\r\nhello\r\n0\r\n\r\n"), 0);
+	parse_all_ways(HTTPMSG_REQUEST, 256, w.data, w.len, 1, &r);
+	ck_assert_str_eq(r.err, "chunk size line too long");
+	pres_free(&r);
+	buf_reset(&w);
+	ck_assert_int_eq(buf_puts(&w, "POST / HTTP/1.1\r\n" TE_CHUNKED
+	    "0\r\n"), 0);
+	for (i = 0; i < 30; i++)
+		ck_assert_int_eq(buf_puts(&w, "X-Trailer: 0123456789\r\n"), 0);
+	ck_assert_int_eq(buf_puts(&w, "\r\n"), 0);
+	parse_all_ways(HTTPMSG_REQUEST, 256, w.data, w.len, 1, &r);
+	ck_assert_str_eq(r.err, "chunked trailer too large");
+	pres_free(&r);
+	buf_release(&w);
+}
+END_TEST
+
 Suite *
 httpmsg_suite(void)
 {
@@ -1583,6 +1990,7 @@ httpmsg_suite(void)
 	TCase *tl = tcase_create("limits");
 	TCase *tw = tcase_create("write");
 	TCase *td = tcase_create("samples");
+	TCase *ts = tcase_create("strict");
 
 	tcase_add_test(tc, test_request_simple);
 	tcase_add_test(tc, test_trailers_and_bad_names);
@@ -1635,5 +2043,11 @@ httpmsg_suite(void)
 	tcase_add_test(td, test_sample_push_head_rewrite);
 	tcase_add_test(td, test_sample_requests);
 	suite_add_tcase(s, td);
+	tcase_add_test(ts, test_strict_framing_refused);
+	tcase_add_test(ts, test_strict_framing_accepted);
+	tcase_add_test(ts, test_strict_framing_pause_and_bulk);
+	tcase_add_test(ts, test_strict_framing_pipelined);
+	tcase_add_test(ts, test_strict_framing_caps);
+	suite_add_tcase(s, ts);
 	return s;
 }
