@@ -138,6 +138,7 @@ client_start(struct client *c)
 		.max_header_bytes = LIMIT_MAX_HEADER_BYTES,
 		.idle_timeout_ms = LIMIT_IDLE_TIMEOUT_MS,
 		.read_timeout_ms = LIMIT_READ_TIMEOUT_MS,
+		.read_header_timeout_ms = LIMIT_READ_HEADER_TIMEOUT_MS,
 		.write_timeout_ms = LIMIT_WRITE_TIMEOUT_MS,
 	};
 

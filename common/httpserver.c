@@ -12,6 +12,20 @@
  * At most one request per connection is in flight; pipelined bytes wait in
  * the input buffer, where they are bounded by the header cap.  Reading is
  * never switched off while a request is parked, so EOF is seen at once.
+ *
+ * What a peer cannot stretch:
+ * - A request head has a total deadline (read_header_timeout_ms), armed
+ *   at accept for a connection's first head (so a TLS handshake counts)
+ *   and at the first byte of each later one, never re-armed by more
+ *   bytes: trickling a byte at a time does not hold a slot.  The read
+ *   timeout stays an inactivity timer, for stalls within heads and bodies.
+ * - At the connection cap, the connection idle longest between requests
+ *   (on srv->idle: IDLE, one request served, nothing queued either way)
+ *   is closed for the newcomer; parked and relaying requests never are.
+ * - A peer that pipelines and does not read: after a reply leaves more
+ *   than LIMIT_RELAY_HIGH_WATER unsent, the connection neither parses nor
+ *   reads until half of it has gone (out_paused), so what it costs is
+ *   bounded, and the write timeout ends it if it never reads.
  * A connection is never freed inside its own parser callbacks:
  * httpserver_conn_close only marks it there, and conn_process frees it when
  * the parser returns.  What handlers call (bodies, replies) is httpreq.c.
@@ -46,6 +60,7 @@
 
 static void	conn_process(struct httpconn *);
 static void	conn_set_state(struct httpconn *, enum conn_state);
+static void	conn_idle_update(struct httpconn *);
 static void	conn_reply_error(struct httpconn *, int, const char *);
 
 static int	conn_headers_cb(struct httpmsg *, void *);
@@ -94,6 +109,19 @@ conn_set_timeouts(struct httpconn *c)
 	bufferevent_set_timeouts(c->bev, &rtv, &wtv);
 }
 
+/* Starts the head's total deadline, unless it runs already (or is off). */
+static void
+conn_head_arm(struct httpconn *c)
+{
+	struct timeval tv;
+
+	if (c->srv->cfg.read_header_timeout_ms <= 0 ||
+	    evtimer_pending(c->head_ev, NULL))
+		return;
+	duration_to_timeval(c->srv->cfg.read_header_timeout_ms, &tv);
+	evtimer_add(c->head_ev, &tv);
+}
+
 static void
 conn_set_state(struct httpconn *c, enum conn_state s)
 {
@@ -105,6 +133,35 @@ conn_set_state(struct httpconn *c, enum conn_state s)
 		    "to", conn_state_name(s));
 	c->state = s;
 	conn_set_timeouts(c);
+	if (s == CONN_READING)
+		conn_head_arm(c);
+	else
+		evtimer_del(c->head_ev);
+	conn_idle_update(c);
+}
+
+/*
+ * Keeps c on the server's idle list exactly while it may be closed to
+ * admit a newcomer: between requests, after at least one, with no input
+ * waiting and no reply bytes left to send.  A connection joins at the tail
+ * when it becomes idle, so the head is the one idle longest.
+ */
+static void
+conn_idle_update(struct httpconn *c)
+{
+	int evictable;
+
+	evictable = c->state == CONN_IDLE && c->req == NULL &&
+	    c->nrequests > 0 && !c->out_paused &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+	if (evictable && !c->idle_listed) {
+		TAILQ_INSERT_TAIL(&c->srv->idle, c, idle_entry);
+		c->idle_listed = 1;
+	} else if (!evictable && c->idle_listed) {
+		TAILQ_REMOVE(&c->srv->idle, c, idle_entry);
+		c->idle_listed = 0;
+	}
 }
 
 /* Tells the handler its request is lost; at most once. */
@@ -158,10 +215,13 @@ httpserver_conn_close(struct httpconn *c, const char *why)
 		req_notify_abort(r, why);
 		req_free(r);
 	}
+	if (c->idle_listed)
+		TAILQ_REMOVE(&c->srv->idle, c, idle_entry);
 	TAILQ_REMOVE(&c->srv->conns, c, entry);
 	c->srv->nconns--;
 	bufferevent_free(c->bev);
 	event_free(c->process_ev);
+	event_free(c->head_ev);
 	httpmsg_free(c->msg);
 	free(c);
 }
@@ -186,6 +246,8 @@ conn_process(struct httpconn *c)
 	struct evbuffer_iovec v;
 	ssize_t n;
 
+	if (c->out_paused)
+		return;		/* pipelined requests wait for the peer to read */
 	while (c->state == CONN_IDLE || c->state == CONN_READING) {
 		if (c->req != NULL && c->req->body_paused) {
 			/*
@@ -199,6 +261,9 @@ conn_process(struct httpconn *c)
 		}
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			break;
+		/* A pipelined head starts here: its deadline too. */
+		if (c->state == CONN_IDLE)
+			conn_set_state(c, CONN_READING);
 		c->in_feed = 1;
 		n = httpmsg_feed(c->msg, v.iov_base, v.iov_len);
 		c->in_feed = 0;
@@ -234,6 +299,7 @@ conn_headers_cb(struct httpmsg *m, void *arg)
 	struct httpconn *c = arg;
 	struct httpreq *r;
 
+	evtimer_del(c->head_ev);	/* the head is in, in time */
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		c->close_reason = "out of memory";
 		return -1;
@@ -379,6 +445,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct httpconn *c = arg;
 
+	if (c->out_paused)
+		return;		/* a read queued before the pause */
 	if (c->state == CONN_IDLE)
 		conn_set_state(c, CONN_READING);
 	/*
@@ -394,6 +462,36 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	conn_process(c);	/* may free c */
 }
 
+/*
+ * Back-pressure on pipelining: with more than LIMIT_RELAY_HIGH_WATER of
+ * replies unsent, neither parse what is buffered nor read more (reading
+ * stays off: libevent 2.1.12 would spin on a full input otherwise) until
+ * the write callback sees half of it gone.  Only between requests.
+ */
+static void
+conn_pause_output(struct httpconn *c)
+{
+	c->out_paused = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, LIMIT_RELAY_HIGH_WATER / 2,
+	    0);
+	conn_idle_update(c);
+	log_debug("pipelined requests held: replies unsent", "peer", c->peer,
+	    "queued_bytes", "over LIMIT_RELAY_HIGH_WATER");
+}
+
+static void
+conn_resume_output(struct httpconn *c)
+{
+	c->out_paused = 0;
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	c->in_left = evbuffer_get_length(bufferevent_get_input(c->bev));
+	bufferevent_enable(c->bev, EV_READ);
+	if (c->in_left > 0)
+		httpserver_conn_schedule(c);
+	conn_idle_update(c);
+}
+
 static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
@@ -403,6 +501,14 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if (left == 0)
 		conn_notify_sent(c, 1);
 
+	if (c->out_paused) {
+		/* At the low-water mark (set by conn_pause_output): go on. */
+		if (left <= LIMIT_RELAY_HIGH_WATER / 2)
+			conn_resume_output(c);
+		return;
+	}
+	if (c->state == CONN_IDLE && left == 0)
+		conn_idle_update(c);	/* the last reply has gone */
 	if (c->state == CONN_CLOSING) {
 		if (left == 0)
 			httpserver_conn_close(c, "reply sent, connection: close");
@@ -509,12 +615,50 @@ httpserver_conn_finish(struct httpconn *c)
 	c->req = NULL;
 	req_free(r);
 	httpmsg_reset(c->msg);
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	conn_set_state(c, CONN_IDLE);
+	if (evbuffer_get_length(out) > LIMIT_RELAY_HIGH_WATER) {
+		conn_pause_output(c);
+		return;
+	}
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	c->in_left = evbuffer_get_length(bufferevent_get_input(c->bev));
 	bufferevent_enable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		httpserver_conn_schedule(c);
+	conn_idle_update(c);
+}
+
+/*
+ * The head's total deadline passed: a head begun is answered 408; a
+ * connection that sent nothing (or never finished its TLS handshake) is
+ * just closed, as Go's server does.
+ */
+static void
+conn_head_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpconn *c = arg;
+	SSL *ssl;
+	char lim[32];
+
+	if (c->req != NULL || c->in_feed)
+		return;		/* the head is in (a stale expiry) */
+	snprintf(lim, sizeof(lim), "%lldms",
+	    (long long)c->srv->cfg.read_header_timeout_ms);
+	if (c->state == CONN_READING) {
+		log_debug("request head not complete in time", "peer", c->peer,
+		    "limit", lim, "flag", "--web.read-header-timeout");
+		conn_reply_error(c, 408, "request head not complete within "
+		    "the header deadline (--web.read-header-timeout)");
+		return;
+	}
+	if (c->state != CONN_IDLE)
+		return;
+	ssl = bufferevent_openssl_get_ssl(c->bev);
+	log_debug("connection closed: no request head in time", "peer",
+	    c->peer, "limit", lim);
+	httpserver_conn_close(c, ssl != NULL && !SSL_is_init_finished(ssl) ?
+	    "TLS handshake not finished within the header deadline" :
+	    "no request within the header deadline");
 }
 
 static void
@@ -549,7 +693,9 @@ httpserver_accept_cb(evutil_socket_t fd, const char *peer, void *arg)
 	c->msg = httpmsg_new(HTTPMSG_REQUEST, s->cfg.max_header_bytes,
 	    &conn_msg_cbs, c);
 	c->process_ev = event_new(s->base, -1, 0, conn_process_cb, c);
-	if (c->bev == NULL || c->msg == NULL || c->process_ev == NULL) {
+	c->head_ev = evtimer_new(s->base, conn_head_timeout_cb, c);
+	if (c->bev == NULL || c->msg == NULL || c->process_ev == NULL ||
+	    c->head_ev == NULL) {
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
 		else
@@ -557,6 +703,8 @@ httpserver_accept_cb(evutil_socket_t fd, const char *peer, void *arg)
 		httpmsg_free(c->msg);
 		if (c->process_ev != NULL)
 			event_free(c->process_ev);
+		if (c->head_ev != NULL)
+			event_free(c->head_ev);
 		free(c);
 		log_warn("cannot set up connection", "error", "out of memory");
 		return;
@@ -567,6 +715,14 @@ httpserver_accept_cb(evutil_socket_t fd, const char *peer, void *arg)
 	bufferevent_setwatermark(c->bev, EV_READ, 0, LIMIT_READ_CHUNK);
 	c->state = CONN_IDLE;
 	conn_set_timeouts(c);
+	if (s->nconns > s->cfg.max_connections && !TAILQ_EMPTY(&s->idle)) {
+		struct httpconn *old = TAILQ_FIRST(&s->idle);
+
+		log_debug("idle connection closed to admit a new one", "peer",
+		    old->peer, "new_peer", c->peer,
+		    "flag", "--web.max-connections");
+		httpserver_conn_close(old, "idle at the connection limit");
+	}
 	if (s->nconns > s->cfg.max_connections) {
 		log_warn("connection refused: limit reached", "peer", c->peer,
 		    "flag", "--web.max-connections");
@@ -578,6 +734,7 @@ httpserver_accept_cb(evutil_socket_t fd, const char *peer, void *arg)
 		conn_set_state(c, CONN_CLOSING);
 		return;
 	}
+	conn_head_arm(c);	/* accept to first head, TLS handshake included */
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
@@ -594,6 +751,7 @@ httpserver_new(struct event_base *base, const struct httpserver_config *cfg,
 	s->cb = cb;
 	s->arg = arg;
 	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->idle);
 	return s;
 }
 

@@ -12,9 +12,12 @@
  * - Every request is answered exactly once: httpreq_reply, or
  *   httpreq_reply_start ... httpreq_reply_end.  After the reply is queued
  *   the handler must forget the request; the server frees it.
- * - Bounded: a connection cap (excess connections get a 503 and are
- *   closed), a header-size cap, read/idle/write deadlines, and at most
- *   LIMIT_RELAY_HIGH_WATER bytes queued before the drain callback is used.
+ * - Bounded: a connection cap (at the cap the connection idle longest
+ *   between requests is closed for a newcomer; with none idle, the
+ *   newcomer gets a 503 and is closed), a header-size cap, a total
+ *   deadline for each request head, read/idle/write deadlines, at most
+ *   LIMIT_RELAY_HIGH_WATER bytes queued before the drain callback is used,
+ *   and no pipelined request parsed while more than that is unsent.
  */
 #ifndef PUSHPROX_HTTPSERVER_H
 #define PUSHPROX_HTTPSERVER_H
@@ -37,6 +40,9 @@ struct httpserver_config {
 	size_t	 max_header_bytes;
 	int64_t	 idle_timeout_ms;	/* keep-alive wait for the next request */
 	int64_t	 read_timeout_ms;	/* head or body stalled this long */
+	int64_t	 read_header_timeout_ms; /* whole head, from its first byte
+					   (a new connection's: from accept,
+					   TLS handshake included); 0: none */
 	int64_t	 write_timeout_ms;	/* reply stalled this long */
 };
 

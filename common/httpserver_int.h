@@ -64,6 +64,10 @@ struct httpreq {
 
 struct httpconn {
 	TAILQ_ENTRY(httpconn)	 entry;
+	TAILQ_ENTRY(httpconn)	 idle_entry;	/* on srv->idle: evictable */
+	int			 idle_listed;
+	struct event		*head_ev;	/* the head's total deadline */
+	int			 out_paused;	/* pipelining held: output full */
 	struct httpserver	*srv;
 	struct bufferevent	*bev;
 	struct httpmsg		*msg;
@@ -95,6 +99,7 @@ struct httpserver {
 	size_t			 nlisteners;
 	struct httpconn_list	 conns;
 	size_t			 nconns;
+	struct httpconn_list	 idle;		/* oldest idle first */
 };
 
 /* The single teardown of a connection (deferred inside the parser). */

@@ -23,13 +23,20 @@
                                                      for scrapers, pushes, logs */
 #define LIMIT_MAX_METRIC_SERIES     1000          /* fixed: series per family */
 
-/* Output buffering: a relayed body never queues more than this per side. */
+/*
+ * Output buffering: a relayed body never queues more than this per side,
+ * and a connection's pipelined requests wait unparsed (its socket unread)
+ * while more than this of its replies is unsent, until half has gone.
+ */
 #define LIMIT_RELAY_HIGH_WATER      (256 * 1024)  /* fixed */
 #define LIMIT_READ_CHUNK            (64 * 1024)   /* fixed: one read */
 
 /* Deadlines, in milliseconds. */
 #define LIMIT_IDLE_TIMEOUT_MS       (5 * 60 * 1000) /* keep-alive idle */
 #define LIMIT_READ_TIMEOUT_MS       (30 * 1000)     /* headers/body stall */
+#define LIMIT_READ_HEADER_TIMEOUT_MS (10 * 1000)    /* a whole request head,
+                                                     from its first byte (or
+                                                     accept, TLS included) */
 #define LIMIT_WRITE_TIMEOUT_MS      (30 * 1000)     /* reply stall */
 #define LIMIT_SHUTDOWN_GRACE_MS     (5 * 1000)      /* fixed: SIGTERM drain */
 

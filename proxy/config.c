@@ -48,6 +48,11 @@ static const struct flag_def proxy_flags[] = {
 	{ "web.read-timeout", FLAG_DURATION, "30s", 100, DAY_MS, NULL,
 	  OFF(read_timeout_ms), 0,
 	  "A request whose head or body stalls this long is dropped" },
+	{ "web.read-header-timeout", FLAG_DURATION, "10s", 100, DAY_MS, NULL,
+	  OFF(read_header_timeout_ms), 0,
+	  "A request head not complete this long after its first byte (a new "
+	  "connection's: after accept, TLS handshake included) is answered "
+	  "408 and its connection closed, however slowly bytes arrive" },
 	{ "web.idle-timeout", FLAG_DURATION, "5m", 100, DAY_MS, NULL,
 	  OFF(idle_timeout_ms), 0,
 	  "A keep-alive connection idle this long between requests is closed" },

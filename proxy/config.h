@@ -21,6 +21,7 @@ struct proxy_config {
 	int64_t	 max_header_bytes;
 	int64_t	 max_push_bytes;
 	int64_t	 read_timeout_ms;
+	int64_t	 read_header_timeout_ms;
 	int64_t	 idle_timeout_ms;
 	int64_t	 write_timeout_ms;
 	char	*web_config_file;

@@ -52,6 +52,7 @@ proxy_new(struct event_base *base, const struct proxy_config *cfg)
 		.max_header_bytes = (size_t)cfg->max_header_bytes,
 		.idle_timeout_ms = cfg->idle_timeout_ms,
 		.read_timeout_ms = cfg->read_timeout_ms,
+		.read_header_timeout_ms = cfg->read_header_timeout_ms,
 		.write_timeout_ms = cfg->write_timeout_ms,
 	};
 	struct timeval tv;

@@ -246,6 +246,11 @@ handler(struct httpreq *req, void *arg)
 		httpreq_set_abort_cb(req, on_abort, &T);
 		httpreq_set_sent_cb(req, on_sent, &T);
 		T.parked = req;
+	} else if (strcmp(t, "/quarter") == 0) {
+		static char quarter[LIMIT_RELAY_HIGH_WATER];
+
+		memset(quarter, 'q', sizeof(quarter));
+		httpreq_reply(req, 200, "text/plain", quarter, sizeof(quarter));
 	} else if (strcmp(t, "/abort") == 0) {
 		httpreq_set_abort_cb(req, on_abort, &T);
 		httpreq_abort(req, "handler gave up");
@@ -1336,6 +1341,153 @@ START_TEST(test_read_timeout)
 }
 END_TEST
 
+/* The head's deadline runs from its first byte; more bytes do not stretch it. */
+START_TEST(test_header_deadline)
+{
+	struct httpserver_config cfg = default_cfg;
+	struct cli *c;
+	int64_t t0, dt;
+	int i;
+
+	cfg.read_header_timeout_ms = 300;
+	start_server(&cfg);
+	/* A byte every 50 ms: never inactive, cut at 300 ms with a 408. */
+	c = cli_open();
+	t0 = now_ms();
+	cli_sends(c, "GET /hello HTTP/1.1\r\nX-Slow: ");
+	for (i = 0; i < 40 && !c->eof && c->raw.len == 0; i++) {
+		pump_for(50);
+		if (c->fd != -1 && !c->eof && c->raw.len == 0)
+			(void)send(c->fd, "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	ck_assert_int_eq(cli_response(c), 408);
+	dt = now_ms() - t0;
+	ck_assert_int_ge(dt, 250);
+	ck_assert_int_lt(dt, 1000);
+	ck_assert_str_eq(cli_header(c, "Connection"), "close");
+	cli_expect_closed(c);
+	ck_assert_int_eq(T.nreq, 0);
+
+	/* Nothing sent: closed quietly at the deadline from accept. */
+	t0 = now_ms();
+	c = cli_open();
+	ASSERT_WAIT(c->eof);
+	dt = now_ms() - t0;
+	ck_assert_int_ge(dt, 250);
+	ck_assert_int_lt(dt, 1000);
+	ck_assert_uint_eq(c->raw.len, 0);
+
+	/* Idle time between requests does not count; the next head's does. */
+	c = cli_open();
+	cli_sends(c, "GET /hello HTTP/1.1\r\n\r\n");
+	ck_assert_int_eq(cli_response(c), 200);
+	pump_for(400);
+	ck_assert(!c->eof);
+	cli_sends(c, "GET /hello HTTP/1.1\r\n\r\n");
+	ck_assert_int_eq(cli_response(c), 200);
+	t0 = now_ms();
+	cli_sends(c, "GET /hello HTTP/1.1\r\n");
+	ck_assert_int_eq(cli_response(c), 408);
+	dt = now_ms() - t0;
+	ck_assert_int_ge(dt, 250);
+	ck_assert_int_lt(dt, 1000);
+	cli_expect_closed(c);
+	ck_assert_int_eq(T.nreq, 2);
+	ASSERT_WAIT(httpserver_connections(T.srv) == 0);
+}
+END_TEST
+
+/* At the cap the longest-idle keep-alive connection makes room; parked ones never. */
+START_TEST(test_idle_eviction)
+{
+	struct httpserver_config cfg = default_cfg;
+	struct cli *c1, *c2, *c3, *c4, *c5;
+
+	cfg.max_connections = 3;
+	start_server(&cfg);
+	c1 = cli_open();
+	cli_sends(c1, "GET /hello HTTP/1.1\r\n\r\n");
+	ck_assert_int_eq(cli_response(c1), 200);
+	c2 = cli_open();
+	cli_sends(c2, "GET /hello HTTP/1.1\r\n\r\n");
+	ck_assert_int_eq(cli_response(c2), 200);
+	c3 = cli_open();
+	cli_sends(c3, "GET /park HTTP/1.1\r\n\r\n");
+	ASSERT_WAIT(T.parked != NULL);
+	/* c1 was used again: c2 is now the one idle longest. */
+	cli_sends(c1, "GET /hello HTTP/1.1\r\n\r\n");
+	ck_assert_int_eq(cli_response(c1), 200);
+	c4 = cli_open();
+	cli_sends(c4, "GET /hello HTTP/1.1\r\n\r\n");
+	ck_assert_int_eq(cli_response(c4), 200);
+	ASSERT_WAIT(c2->eof);
+	ck_assert_uint_eq(c2->used, c2->raw.len);	/* closed quietly */
+	ck_assert(!c1->eof);
+	/* c4 then c1 go too; a new connection (no request yet) never. */
+	c5 = cli_open();
+	ASSERT_WAIT(c1->eof);
+	ck_assert_uint_eq(httpserver_connections(T.srv), 3);
+	cli_release(c1);
+	cli_release(c2);
+	c1 = cli_open();
+	ASSERT_WAIT(c4->eof);
+	c2 = cli_open();
+	ck_assert_int_eq(cli_response(c2), 503);
+	cli_expect_closed(c2);
+	/* The parked request and the silent newcomers stayed. */
+	ck_assert_ptr_nonnull(T.parked);
+	ck_assert_int_eq(T.aborted, 0);
+	ck_assert(!c3->eof && !c5->eof && !c1->eof);
+	ck_assert_uint_eq(httpserver_connections(T.srv), 3);
+}
+END_TEST
+
+/*
+ * A peer that pipelines and does not read: requests stop being handled
+ * once replies pile up, and all are answered once it reads.
+ */
+START_TEST(test_pipelining_backpressure)
+{
+	static const char get[] = "GET /quarter HTTP/1.1\r\n\r\n";
+	struct sockaddr_in sin;
+	char tmp[65536];
+	size_t want, got = 0;
+	int64_t deadline;
+	ssize_t n;
+	int fd, i, nreq;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)T.port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	/* 100 replies of 256 KiB: far more than socket buffers hold. */
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(send(fd, get, sizeof(get) - 1, MSG_NOSIGNAL),
+		    (ssize_t)sizeof(get) - 1);
+	pump_for(300);
+	nreq = T.nreq;
+	ck_assert_int_gt(nreq, 0);
+	ck_assert_msg(nreq < 100, "all %d pipelined requests handled while "
+	    "their replies were not read", nreq);
+	pump_for(100);
+	ck_assert_int_eq(T.nreq, nreq);	/* and it stays held */
+	/* Reading lets the rest through. */
+	want = 100 * (size_t)LIMIT_RELAY_HIGH_WATER;
+	deadline = now_ms() + WAIT_MS;
+	while (got < want && now_ms() < deadline) {
+		pump();
+		while ((n = recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT)) > 0)
+			got += (size_t)n;
+	}
+	close(fd);
+	ck_assert_int_eq(T.nreq, 100);
+	ck_assert_uint_gt(got, want);	/* bodies plus heads */
+}
+END_TEST
+
 START_TEST(test_sent_cb)
 {
 	struct cli *c = cli_open();
@@ -1452,6 +1604,9 @@ httpserver_suite(void)
 	tcase_add_test(tl, test_idle_timeout);
 	tcase_add_test(tl, test_silent_connection);
 	tcase_add_test(tl, test_read_timeout);
+	tcase_add_test(tl, test_header_deadline);
+	tcase_add_test(tl, test_idle_eviction);
+	tcase_add_test(tl, test_pipelining_backpressure);
 	tcase_add_test(tl, test_listen_addresses);
 	suite_add_tcase(s, tl);
 	return s;
