@@ -10,7 +10,9 @@
  * max-wait, each wait jittered by +-20%; any good answer resets the
  * back-off.  A 401 or 403 is a failed poll like any other, logged with
  * what to check.  The bearer token (--auth.token-file), if any, is one of
- * the poll's headers.
+ * the poll's headers.  While 2 x --scrape.max-concurrency scrapes are in
+ * flight (targets and pushes), the poller waits (FULL) until one ends, so
+ * that a proxy answering every poll at once cannot pile up pushes.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -44,12 +46,16 @@ enum poller_state {
 	POLLER_POLLING,
 	POLLER_BACKOFF,
 	POLLER_PAUSED,
+	POLLER_FULL,		/* too many scrapes in flight */
 	POLLER_STOPPED,
 };
 
 static const char *const poller_state_names[] = {
-	"idle", "polling", "backoff", "paused", "stopped",
+	"idle", "polling", "backoff", "paused", "full", "stopped",
 };
+
+/* Scrapes in flight (targets and pushes) above which polling waits. */
+#define POLLER_MAX_SCRAPES(c)	((size_t)(c)->cfg->scrape_max_concurrency * 2)
 
 struct poller {
 	struct client		*c;
@@ -194,6 +200,12 @@ poller_answer(struct poller *p, const char *ctype)
 	}
 	p->backoff_ms = 0;
 	scrape_start(p->c, req);
+	if (p->c->nscrapes >= POLLER_MAX_SCRAPES(p->c)) {
+		log_debug("scrapes in flight at the limit, polling waits",
+		    "limit", "2 x --scrape.max-concurrency");
+		poller_set_state(p, POLLER_FULL);
+		return;
+	}
 	poller_send(p);
 }
 
@@ -339,6 +351,14 @@ void
 poller_start(struct poller *p)
 {
 	poller_send(p);
+}
+
+void
+poller_scrape_done(struct poller *p)
+{
+	if (p->state == POLLER_FULL &&
+	    p->c->nscrapes < POLLER_MAX_SCRAPES(p->c))
+		poller_send(p);
 }
 
 void

@@ -20,6 +20,9 @@ struct poller *poller_new(struct client *c);
 /* Sends the first poll. */
 void poller_start(struct poller *p);
 
+/* A scrape ended: polls again if polling waited for that. */
+void poller_scrape_done(struct poller *p);
+
 /* Cancels the poll in flight or the back-off; no more polls. */
 void poller_stop(struct poller *p);
 

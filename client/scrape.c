@@ -43,6 +43,7 @@
 #include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "poller.h"
 #include "scrape.h"
 #include "scrapereq.h"
 
@@ -1001,4 +1002,6 @@ scrape_close(struct scrape *s, const char *reason)
 	scrapereq_free(s->req);
 	free(s);
 	client_scrape_gone(c);
+	if (!c->stopping && c->poller != NULL)
+		poller_scrape_done(c->poller);	/* freed first when stopping */
 }

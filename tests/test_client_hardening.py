@@ -471,6 +471,100 @@ def poll_answers_that_are_not_requests_leave_client_running():
         fake.close()
 
 
+class FloodProxy:
+    """A proxy that answers each of the first `polls` polls at once with a
+    new scrape, and holds every push (up to `hold` seconds), counting the
+    pushes open at once."""
+
+    def __init__(self, scrape_req, polls=400, hold=3.0):
+        self.lock = threading.Lock()
+        self.polls = 0
+        self.open_pushes = 0
+        self.max_open = 0
+        self.stop = threading.Event()
+        owner = self
+
+        class Handler(t.http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, fmt, *args):
+                pass
+
+            def _answer(self, status, body=b""):
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(n)
+                try:
+                    if self.path.endswith("/poll"):
+                        with owner.lock:
+                            owner.polls += 1
+                            i = owner.polls
+                        if i > polls:
+                            owner.stop.wait(hold)
+                            self._answer(204)
+                        else:
+                            self._answer(200, scrape_req(i))
+                    else:
+                        with owner.lock:
+                            owner.open_pushes += 1
+                            owner.max_open = max(owner.max_open,
+                                                 owner.open_pushes)
+                        owner.stop.wait(hold)
+                        with owner.lock:
+                            owner.open_pushes -= 1
+                        self._answer(200)
+                except OSError:
+                    pass
+
+        self.httpd = t._QuietServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever,
+                         kwargs={"poll_interval": 0.1}, daemon=True).start()
+
+    def close(self):
+        self.stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@runner.test
+def proxy_flooding_scrapes_cannot_pile_up_pushes():
+    """A proxy answering every poll at once while holding the pushes: the
+    client stops polling while 2 x --scrape.max-concurrency scrapes are
+    in flight, instead of opening a push (and a socket) per answer."""
+    target, _, _, _ = env()
+    target.route("/ok", answer("HTTP/1.1 200 OK"))
+    hp = ("%s:%d" % (FQDN, target.port)).encode()
+
+    def req(i):
+        return (b"GET http://%s/ok HTTP/1.1\r\nId: f%d\r\n"
+                b"X-Prometheus-Scrape-Timeout-Seconds: 1\r\n\r\n" % (hp, i))
+
+    flood = FloodProxy(req, polls=400, hold=3.0)
+    client = t.start_client(flood.url, FQDN, "--scrape.max-concurrency=4",
+                            name="client-flood")
+    try:
+        time.sleep(1.5)
+        check_alive(client)
+        with flood.lock:
+            max_open, polls = flood.max_open, flood.polls
+        t.check(max_open <= 8, "pushes open at once: %d (polls answered: "
+                "%d), want at most 2 x --scrape.max-concurrency = 8" % (
+                    max_open, polls))
+        # Once held pushes end, polling goes on (it was waiting, not stuck).
+        t.wait_for(lambda: flood.polls >= polls + 8, 8.0,
+                   "polls after the held pushes ended (had %d)" % polls)
+        check_alive(client)
+    finally:
+        flood.close()
+        client.stop()
+
+
 if __name__ == "__main__":
     t.require_binaries(t.PROXY, t.CLIENT)
     sys.exit(runner.run())
