@@ -3,7 +3,13 @@
  * refused request skips SCRAPING).  The target is fetched with curl, the
  * body kept compressed as sent (no CURLOPT_ACCEPT_ENCODING) and capped at
  * --scrape.max-size; only the final response's head is kept (a new status
- * line, after a redirect or a 100, starts it over).  The push body is that
+ * line, after a 100, starts it over).  Redirects are not curl's to follow:
+ * the transfer ends at a redirect's head, and scrape_follow vets the
+ * Location (--scrape.redirects, --scrape.max-redirects, --scrape.allow)
+ * before fetching it as a new transfer, or pushes a 502 naming it.  A
+ * head that cannot be relayed well-formed (a status outside 200-599, too
+ * many or invalid header fields) is a 502 too; an unprintable or long
+ * reason phrase is replaced by the standard one.  The push body is that
  * head, rewritten by httpmsg_write_response_head, followed by the body
  * bytes, streamed to curl by a read callback so the body is never copied.
  * A body larger than SCRAPE_STREAM_WINDOW is not held whole: the push
@@ -84,6 +90,7 @@ struct scrape {
 	char			*location;	/* the head's Location, or NULL */
 	bool			 redirect;	/* a redirect to location */
 	int64_t			 hops;		/* redirects followed */
+	bool			 cross_origin;	/* a hop left the origin */
 	/* The target's answer. */
 	struct buf		 head;		/* header lines, final response */
 	char			 reason[LIMIT_MAX_REASON_BYTES + 1];
@@ -353,6 +360,8 @@ scrape_follow(struct scrape *s)
 		free(s->url);
 	s->url = hop.url;
 	s->hops++;
+	if (!hop.same_origin)
+		s->cross_origin = true;
 	buf_reset(&s->head);
 	buf_reset(&s->body);
 	s->reason[0] = '\0';
@@ -606,7 +615,14 @@ scrape_target_setup(struct scrape *s, CURL *e)
 
 	if (tmo < 1)
 		return -1;
-	for (i = 0; i < r->nheaders && s->hops == 0 && rv == 0; i++) {
+	curl_slist_free_all(s->hdrs);
+	s->hdrs = NULL;
+	for (i = 0; i < r->nheaders && rv == 0; i++) {
+		/* Credentials are for the scrape's origin only (as curl). */
+		if (s->cross_origin &&
+		    (strcasecmp(r->headers[i].name, "Authorization") == 0 ||
+		    strcasecmp(r->headers[i].name, "Cookie") == 0))
+			continue;
 		/* "Name;" is curl's way to send a header with no value. */
 		buf_init(&line, LIMIT_MAX_HEADER_BYTES);
 		if (buf_printf(&line, "%s%s%s", r->headers[i].name,

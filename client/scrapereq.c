@@ -328,9 +328,9 @@ scrapereq_redirect(const char *from, const char *location, int policy,
 		l.port = strcmp(l.scheme, "https") == 0 ? 443 : 80;
 	if (!f.has_port)
 		f.port = strcmp(f.scheme, "https") == 0 ? 443 : 80;
-	if (policy != SCRAPEREQ_REDIRECTS_ANY &&
-	    (strcmp(l.scheme, f.scheme) != 0 || strcmp(l.host, f.host) != 0 ||
-	    l.port != f.port))
+	next->same_origin = strcmp(l.scheme, f.scheme) == 0 &&
+	    strcmp(l.host, f.host) == 0 && l.port == f.port;
+	if (policy != SCRAPEREQ_REDIRECTS_ANY && !next->same_origin)
 		*why = "it leaves the scheme, host and port of the scrape "
 		    "(--scrape.redirects=same-origin)";
 	else {

@@ -4,7 +4,8 @@
  * and validates everything the client is about to act on: the method, the
  * absolute URL, that the URL's host is this client's FQDN, the _scheme
  * parameter and the timeout.  It also decides which headers go on to the
- * target.
+ * target, and whether a target's redirect may be followed
+ * (scrapereq_redirect, for --scrape.redirects).
  */
 #ifndef PUSHPROX_CLIENT_SCRAPEREQ_H
 #define PUSHPROX_CLIENT_SCRAPEREQ_H
@@ -50,6 +51,7 @@ struct scrapereq_hop {
 	char		*url;		/* rebuilt from its parsed parts */
 	uint16_t	 port;		/* explicit, or the scheme's default */
 	char		*path;		/* without the query */
+	bool		 same_origin;	/* scheme, host and port as before */
 };
 
 /* Only these are followed (as Go's client does): 301 302 303 307 308. */

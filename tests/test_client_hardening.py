@@ -156,10 +156,10 @@ def extra_client(fqdn, *flags):
     return _env[key]
 
 
-def scrape(path, host=FQDN, port=None):
+def scrape(path, host=FQDN, port=None, extra=None):
     target, _, proxy, _ = env()
     resp, _ = t.scrape(proxy.port, "%s:%d" % (host, port or target.port),
-                       path, timeout_s=5, io_timeout=8)
+                       path, timeout_s=5, io_timeout=8, extra=extra)
     return resp
 
 
@@ -256,10 +256,17 @@ def redirects_any_follows_other_host():
     loc = "http://127.0.0.1:%d/secret" % other.port
     target.route("/jump-any", redirect(loc))
     other.clear()
-    resp = scrape("/jump-any", host="any.test")
+    resp = scrape("/jump-any", host="any.test", extra=[
+        ("Authorization", "Bearer for-any-test-only"),
+        ("Cookie", "session=for-any-test-only")])
     t.check_eq((resp.status, resp.body), (200, b"secret_metric 1\n"),
                "scrape followed to the other host")
-    t.check_eq(len(other.requests_for("/secret")), 1, "requests there")
+    reqs = other.requests_for("/secret")
+    t.check_eq(len(reqs), 1, "requests there")
+    # The scrape's credentials are for its own origin only.
+    names = [k.lower() for k, _ in reqs[0].headers]
+    t.check("authorization" not in names and "cookie" not in names,
+            "credentials sent to the other host: %r" % reqs[0].headers)
     check_alive(client, proxy)
 
 
