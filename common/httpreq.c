@@ -1,10 +1,14 @@
 /*
  * What a handler does with a request: read its head, take its body
  * (buffered up to a cap, or streamed with pause and resume), and answer it
- * exactly once (whole, or streamed with Content-Length or chunked).  Reply
- * bytes go out through httpserver_conn_sendv, which writes at once when
+ * exactly once (whole, or streamed with Content-Length or chunked), with
+ * the framing RFC 9110 allows for its status and method.  A head always
+ * fits its buffer by construction; one that cannot be written (a status
+ * outside 100-599, out of memory) becomes a 502 naming why, never an
+ * abort.  Reply bytes go out through httpserver_conn_sendv, which writes at once when
  * nothing is queued; the connection's lifecycle is in httpserver.c.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -164,28 +168,91 @@ httpreq_add_header(struct httpreq *r, const char *name, const char *value)
 	return buf_printf(&r->reply_headers, "%s: %s\r\n", name, value);
 }
 
-/* Writes the reply head into head (our formatting, no printf per line). */
-static void
+void
+httpreq_clear_headers(struct httpreq *r)
+{
+	if (!r->reply_started)
+		buf_reset(&r->reply_headers);
+}
+
+void
+httpreq_reserve_headers(struct httpreq *r, size_t head_max)
+{
+	/*
+	 * A parsed header line "N:v" is relayed as "N: v": at most one byte
+	 * more per header, and the parser holds at most LIMIT_MAX_HEADERS.
+	 * Our own headers keep their HTTPSERVER_MAX_REPLY_HEADERS.
+	 */
+	size_t max = HTTPSERVER_MAX_REPLY_HEADERS + head_max + LIMIT_MAX_HEADERS;
+
+	if (max > r->reply_headers.max)
+		r->reply_headers.max = max;
+}
+
+bool
+httpreq_bodyless(const struct httpreq *r, int status)
+{
+	return (status >= 100 && status < 200) || status == 204 ||
+	    status == 304 || strcmp(httpreq_method(r), "HEAD") == 0;
+}
+
+/*
+ * Room in a head besides its headers: the status line with a capped
+ * reason, one framing header, "Connection: close" and the blank line.
+ * With the header buffer's own cap this sizes the head by construction.
+ */
+#define HTTPREQ_HEAD_RESERVE	(sizeof("HTTP/1.1 599 \r\n") + \
+	LIMIT_MAX_REASON_BYTES + \
+	sizeof("Content-Length: -9223372036854775808\r\n") + \
+	sizeof("Transfer-Encoding: chunked\r\n") + \
+	sizeof("Connection: close\r\n") + sizeof("\r\n"))
+
+/* A reason phrase we send: short, VCHAR, SP and HTAB only (RFC 9112 4). */
+static bool
+httpreq_reason_valid(const char *reason)
+{
+	size_t n;
+	unsigned char ch;
+
+	for (n = 0; reason[n] != '\0'; n++) {
+		ch = (unsigned char)reason[n];
+		if (n == LIMIT_MAX_REASON_BYTES ||
+		    (ch != ' ' && ch != '\t' && (ch < 0x21 || ch > 0x7e)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Writes the reply head into head (sized by HTTPREQ_HEAD_RESERVE), with
+ * the framing RFC 9110 asks for: none on 1xx, 204 and 304, metadata only
+ * for HEAD.  Returns -1 only if out of memory.
+ */
+static int
 httpreq_write_head(struct httpreq *r, int status, const char *reason,
     int64_t length, struct buf *head)
 {
 	struct httpconn *c = r->conn;
-	int rc = 0;
+	int rc = 0, head_req = strcmp(httpreq_method(r), "HEAD") == 0;
 
-	r->reply_started = 1;
-	if (c->srv->reply_cb != NULL && r->start.tv_sec != 0)
-		c->srv->reply_cb(r, status, c->srv->arg);
+	if (reason == NULL || !httpreq_reason_valid(reason))
+		reason = httpmsg_reason_phrase(status);
+	r->reply_nobody = httpreq_bodyless(r, status);
 	/* A reply before the body was read ends the connection after it. */
 	if (!r->body_done && (httpmsg_chunked(c->msg) ||
 	    httpmsg_content_length(c->msg) > 0))
 		c->keep_alive = 0;
-	rc |= buf_printf(head, "HTTP/1.1 %d %s\r\n", status,
-	    reason != NULL ? reason : httpmsg_reason_phrase(status));
+	rc |= buf_printf(head, "HTTP/1.1 %d %s\r\n", status, reason);
 	rc |= buf_append(head, buf_cstr(&r->reply_headers),
 	    r->reply_headers.len);
-	if (length >= 0)
+	if ((status >= 100 && status < 200) || status == 204 ||
+	    status == 304)
+		;	/* no body, no framing */
+	else if (length >= 0)
 		rc |= buf_printf(head, "Content-Length: %lld\r\n",
 		    (long long)length);
+	else if (head_req)
+		;	/* no body: the length is unknown, and need not be */
 	else if (httpmsg_version(c->msg) >= 11) {
 		r->reply_chunked = 1;
 		rc |= buf_puts(head, "Transfer-Encoding: chunked\r\n");
@@ -194,27 +261,76 @@ httpreq_write_head(struct httpreq *r, int status, const char *reason,
 	if (!c->keep_alive)
 		rc |= buf_puts(head, "Connection: close\r\n");
 	rc |= buf_append(head, "\r\n", 2);
-	if (rc != 0)
-		fatal("reply head larger than its buffer");
+	return rc == 0 ? 0 : -1;
 }
 
-static void
+/*
+ * The head that goes out when the one asked for cannot: a 502 naming why,
+ * written into out without allocating.  Returns its length.
+ */
+static size_t
+httpreq_write_fallback(struct httpreq *r, int status, const char *why,
+    char *out, size_t size)
+{
+	char text[192];
+	int tn, n;
+
+	tn = snprintf(text, sizeof(text), "pushprox: cannot send a %d reply: "
+	    "%s\n", status, why);
+	if (tn < 0 || (size_t)tn >= sizeof(text))
+		tn = (int)strlen(text);
+	n = snprintf(out, size, "HTTP/1.1 502 Bad Gateway\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: %d\r\nConnection: close\r\n\r\n%s", tn,
+	    strcmp(httpreq_method(r), "HEAD") == 0 ? "" : text);
+	if (n < 0)
+		return 0;
+	return (size_t)n < size ? (size_t)n : size - 1;
+}
+
+static int
 httpreq_send_head(struct httpreq *r, int status, const char *reason,
     int64_t length, const void *body, size_t len)
 {
+	struct httpconn *c = r->conn;
 	struct buf head;
 	struct iovec iov[2];
+	char fallback[512], code[16];
+	const char *why = NULL;
+	int niov = 1;
 
-	buf_init(&head, HTTPSERVER_MAX_REPLY_HEADERS + 256);
-	httpreq_write_head(r, status, reason, length, &head);
-	iov[0].iov_base = head.data;
-	iov[0].iov_len = head.len;
-	iov[1].iov_base = (void *)(uintptr_t)body;
-	iov[1].iov_len = len;
-	if (httpserver_conn_sendv(r->conn, iov, len > 0 ? 2 : 1) == -1)
-		log_warn("cannot queue reply", "peer", r->conn->peer,
+	r->reply_started = 1;
+	buf_init(&head, r->reply_headers.max + HTTPREQ_HEAD_RESERVE);
+	if (status < 100 || status > 599)
+		why = "status outside 100-599";
+	else if (httpreq_write_head(r, status, reason, length, &head) == -1)
+		why = "out of memory for the reply head";
+	if (why != NULL) {
+		snprintf(code, sizeof(code), "%d", status);
+		log_warn("cannot write reply head; answering 502", "peer",
+		    c->peer, "status", code, "reason", why);
+		r->reply_nobody = 1;	/* what the handler writes is dropped */
+		r->reply_chunked = 0;
+		c->keep_alive = 0;
+		iov[0].iov_base = fallback;
+		iov[0].iov_len = httpreq_write_fallback(r, status, why,
+		    fallback, sizeof(fallback));
+		status = 502;
+	} else {
+		iov[0].iov_base = head.data;
+		iov[0].iov_len = head.len;
+		iov[1].iov_base = (void *)(uintptr_t)body;
+		iov[1].iov_len = len;
+		if (len > 0 && !r->reply_nobody)
+			niov = 2;
+	}
+	if (c->srv->reply_cb != NULL && r->start.tv_sec != 0)
+		c->srv->reply_cb(r, status, c->srv->arg);
+	if (httpserver_conn_sendv(c, iov, niov) == -1)
+		log_warn("cannot queue reply", "peer", c->peer,
 		    "error", "out of memory");
 	buf_release(&head);
+	return why == NULL ? 0 : -1;
 }
 
 void
@@ -225,7 +341,7 @@ httpreq_reply(struct httpreq *r, int status, const char *content_type,
 	    httpreq_add_header(r, "Content-Type", content_type) == -1)
 		log_warn("reply header dropped", "peer", r->conn->peer,
 		    "header", "Content-Type");
-	httpreq_send_head(r, status, NULL, (int64_t)len, body, len);
+	(void)httpreq_send_head(r, status, NULL, (int64_t)len, body, len);
 	req_forget_handler(r);
 	httpserver_conn_finish(r->conn);
 }
@@ -243,13 +359,16 @@ httpreq_reply_text(struct httpreq *r, int status, const char *text)
 	buf_release(&b);
 }
 
-void
+int
 httpreq_reply_start(struct httpreq *r, int status, const char *reason,
     int64_t content_length)
 {
-	httpreq_send_head(r, status, reason, content_length, NULL, 0);
+	int rc;
+
+	rc = httpreq_send_head(r, status, reason, content_length, NULL, 0);
 	bufferevent_setwatermark(r->conn->bev, EV_WRITE,
 	    LIMIT_RELAY_HIGH_WATER / 2, 0);
+	return rc;
 }
 
 int
@@ -259,7 +378,8 @@ httpreq_reply_write(struct httpreq *r, const void *data, size_t len)
 	struct iovec iov[3];
 	int n = 0, k;
 
-	if (len == 0)
+	/* A bodyless reply (RFC 9110 6.4.1): the bytes are dropped. */
+	if (len == 0 || r->reply_nobody)
 		return 0;
 	if (r->reply_chunked) {
 		k = snprintf(size, sizeof(size), "%zx\r\n", len);

@@ -144,6 +144,21 @@ void httpreq_set_sent_cb(struct httpreq *req, httpreq_sent_cb cb, void *arg);
 int httpreq_add_header(struct httpreq *req, const char *name,
     const char *value);
 
+/* Forgets the headers added so far: an error answers instead of a relay. */
+void httpreq_clear_headers(struct httpreq *req);
+
+/*
+ * Makes room to relay the headers of a head parsed under head_max bytes,
+ * so that they fit by construction (no header is ever dropped for room).
+ */
+void httpreq_reserve_headers(struct httpreq *req, size_t head_max);
+
+/*
+ * Whether a reply with status to req carries no body (RFC 9110 6.4.1,
+ * 9.3.2: 1xx, 204, 304, or any reply to HEAD): its body bytes are dropped.
+ */
+bool httpreq_bodyless(const struct httpreq *req, int status);
+
 /*
  * Answers with a whole body.  content_type may be NULL.  The request
  * belongs to the server afterwards.
@@ -156,9 +171,14 @@ void httpreq_reply_text(struct httpreq *req, int status, const char *text);
 
 /*
  * Starts a streamed reply.  content_length -1 means chunked (or close-
- * delimited for HTTP/1.0 peers).  reason NULL means the standard phrase.
+ * delimited for HTTP/1.0 peers).  reason NULL (or one longer than
+ * LIMIT_MAX_REASON_BYTES or with bytes other than VCHAR, SP, HTAB) means
+ * the standard phrase.  A bodyless reply gets no framing headers (a HEAD
+ * reply keeps content_length as metadata).  Returns 0, or -1 if the head
+ * could not be written as asked (status outside 100-599, out of memory):
+ * a 502 naming why went out instead; end the reply as usual.
  */
-void httpreq_reply_start(struct httpreq *req, int status, const char *reason,
+int httpreq_reply_start(struct httpreq *req, int status, const char *reason,
     int64_t content_length);
 /* Queues body bytes; returns 0, or -1 if the connection is gone. */
 int httpreq_reply_write(struct httpreq *req, const void *data, size_t len);

@@ -60,6 +60,7 @@ struct httpreq {
 	int			 body_paused;
 	int			 reply_started;
 	int			 reply_chunked;
+	int			 reply_nobody;	/* 1xx/204/304/HEAD: body dropped */
 };
 
 struct httpconn {

@@ -13,6 +13,8 @@
                                                      phrase longer (or not
                                                      VCHAR/SP/HTAB) becomes
                                                      the standard one */
+#define LIMIT_MAX_INTERIM_RESPONSES 8             /* fixed: 1xx skipped in
+                                                     one push */
 #define LIMIT_MAX_FQDN_BYTES        253           /* fixed: DNS name length */
 #define LIMIT_MAX_POLL_BODY_BYTES   1024          /* body of POST /poll */
 #define LIMIT_MAX_PUSH_BYTES        (256LL << 20) /* body of POST /push */

@@ -1,11 +1,18 @@
 /*
- * Pushes.  States: HEAD (parsing the pushed response's head) -> RELAYING
- * (bound to a scrape, body bytes forwarded) -> DRAINING (the relay ended
- * or the scrape went away; the rest of the push body is read and
- * dropped) -> answered and freed.  The pushed response may carry a
- * Content-Length body, a chunked body, or a body that ends with the push
- * request; the parser removes chunking and the scraper's reply gets its
- * own framing.
+ * Pushes.  States: HEAD (parsing the pushed response's head; interim 1xx
+ * responses are skipped here, bound to the scrape their Id names) ->
+ * RELAYING (the final head went out, body bytes forwarded) -> DRAINING
+ * (the relay ended or the scrape went away; the rest of the push body is
+ * read and dropped) -> answered and freed.  The pushed response may carry
+ * a Content-Length body, a chunked body, or a body that ends with the
+ * push request; the parser removes chunking and the scraper's reply gets
+ * its own framing.
+ *
+ * What reaches the scraper is what RFC 9110 allows, whatever was pushed:
+ * a final status in 100-599 (else a 502 naming it), no body after a 204,
+ * a 304 or for HEAD (the relay ends with the head; pushed body bytes are
+ * dropped), every forwarded header (the reply's header room is sized from
+ * the cap the pushed head was parsed under), and a sane reason phrase.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +45,12 @@ struct push {
 	struct scrape	*scrape;
 	enum push_state	 state;
 	int64_t		 bytes;		/* push body bytes read */
+	struct buf	 raw;		/* the first head, to find its Id if
+					   it cannot be parsed */
+	int		 interim;	/* current message is a 1xx */
+	int		 ninterim;	/* 1xx skipped so far */
+	int		 next;		/* message done: parse the next */
+	size_t		 fed;		/* bytes fed to the current message */
 	int		 status;	/* our answer to the pusher */
 	const char	*outcome;
 	char		 message[256];
@@ -61,6 +74,7 @@ push_close(struct push *p, const char *reason)
 	log_debug("push closed", "peer", p->req != NULL ?
 	    httpreq_peer(p->req) : "", "reason", reason);
 	httpmsg_free(p->resp);
+	buf_release(&p->raw);
 	free(p);
 }
 
@@ -91,15 +105,98 @@ push_answer(struct push *p)
 	push_close(p, p->outcome);
 }
 
-/* The relay broke (bad push): cut the scraper, tell the pusher. */
+/*
+ * The relay broke (bad push): the scraper gets a 502 naming why (or, mid-
+ * body, its connection cut), the pusher its answer.
+ */
 static void
 push_fail(struct push *p, int status, const char *outcome, const char *msg)
 {
-	if (p->state == PUSH_RELAYING && p->scrape != NULL) {
+	if (p->state != PUSH_DRAINING && p->scrape != NULL) {
 		scrape_relay_fail(p->scrape, msg);
 		p->scrape = NULL;
 	}
 	push_settle(p, status, outcome, msg);
+}
+
+/* Binds the scrape id names; 0, or -1 after settling the push's answer. */
+static int
+push_claim(struct push *p, const char *id)
+{
+	char msg[256];
+	int forbidden;
+
+	if ((p->scrape = scrape_claim(p->px, id, p->identity, p,
+	    &forbidden)) == NULL && forbidden) {
+		snprintf(msg, sizeof(msg), "scrape \"%.64s\" was handed to "
+		    "another client; only it may push the result", id);
+		push_settle(p, 403, "forbidden", msg);
+		return -1;
+	}
+	if (p->scrape == NULL) {
+		snprintf(msg, sizeof(msg), "no scrape is waiting for id "
+		    "\"%.64s\" (unknown, timed out or already answered)", id);
+		push_settle(p, 404, "unknown_id", msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The first head could not be parsed (too large, malformed): finds its Id
+ * line in the raw bytes and notes why on that scrape, which stays
+ * claimable (the client may push again) and names why if it times out.
+ * Best effort: no Id within the bytes kept, no note.
+ */
+static void
+push_note_raw(struct push *p, const char *why)
+{
+	const char *line;
+	char id[65];
+	size_t n;
+
+	for (line = strchr(buf_cstr(&p->raw), '\n'); line != NULL;
+	    line = strchr(line + 1, '\n')) {
+		if (strncasecmp(line + 1, "Id:", 3) != 0)
+			continue;
+		line += 4;
+		line += strspn(line, " \t");
+		n = strcspn(line, " \t\r\n");
+		if (n == 0 || n >= sizeof(id) || line[n] == '\0')
+			return;
+		memcpy(id, line, n);
+		id[n] = '\0';
+		scrape_note_refusal(p->px, id, p->identity, why);
+		return;
+	}
+}
+
+static void
+push_keep_raw(struct push *p, const char *data, size_t len)
+{
+	size_t room = p->raw.max - p->raw.len;
+
+	if (buf_append(&p->raw, data, len < room ? len : room) == -1)
+		buf_release(&p->raw);	/* out of memory: no Id search */
+}
+
+/* The current message is over: a 1xx is followed by the next one. */
+static int
+push_interim_head(struct push *p, struct httpmsg *m)
+{
+	char msg[160];
+
+	if (++p->ninterim > LIMIT_MAX_INTERIM_RESPONSES) {
+		snprintf(msg, sizeof(msg), "more than %d interim (1xx) "
+		    "responses before the final one",
+		    LIMIT_MAX_INTERIM_RESPONSES);
+		push_fail(p, 400, "malformed", msg);
+		return 0;
+	}
+	log_debug("interim response skipped", "fqdn",
+	    scrape_fqdn(p->scrape), "reason", httpmsg_reason(m));
+	p->interim = 1;
+	return 0;
 }
 
 static int
@@ -112,39 +209,64 @@ push_head_cb(struct httpmsg *m, void *arg)
 	char msg[256];
 	size_t i;
 	int64_t len;
-	int forbidden;
+	int status = httpmsg_status(m);
 
-	if (id == NULL) {
-		push_settle(p, 400, "malformed", "pushed response has no Id "
-		    "header");
-		return 0;
-	}
-	if ((p->scrape = scrape_claim(p->px, id, p->identity, p,
-	    &forbidden)) == NULL && forbidden) {
-		snprintf(msg, sizeof(msg), "scrape \"%.64s\" was handed to "
-		    "another client; only it may push the result", id);
-		push_settle(p, 403, "forbidden", msg);
-		return 0;
-	}
+	buf_release(&p->raw);
+	/* The first head names the scrape; interim ones before the final. */
 	if (p->scrape == NULL) {
-		snprintf(msg, sizeof(msg), "no scrape is waiting for id "
-		    "\"%.64s\" (unknown, timed out or already answered)", id);
-		push_settle(p, 404, "unknown_id", msg);
+		if (id == NULL) {
+			push_settle(p, 400, "malformed", "pushed response has "
+			    "no Id header");
+			return 0;
+		}
+		if (push_claim(p, id) == -1)
+			return 0;
+	}
+	if (status >= 100 && status < 200 && status != 101)
+		return push_interim_head(p, m);
+	if (status < 100 || status > 599) {
+		snprintf(msg, sizeof(msg), "pushed response has status %d "
+		    "(HTTP allows 100-599)", status);
+		push_fail(p, 400, "malformed", msg);
 		return 0;
 	}
-	p->state = PUSH_RELAYING;
+	if (status == 101) {
+		push_fail(p, 400, "malformed", "pushed response is a 101 "
+		    "Switching Protocols; a scrape cannot switch protocols");
+		return 0;
+	}
 	sreq = scrape_req(p->scrape);
+	/* Room for every header the parser took: they fit by construction. */
+	httpreq_reserve_headers(sreq, (size_t)p->px->cfg->max_header_bytes);
 	for (i = 0; (h = httpmsg_header_at(m, i)) != NULL; i++) {
 		if (!hop_forwards_msg(HOP_PUSH_TO_SCRAPER, m, h->name))
 			continue;
-		if (httpreq_add_header(sreq, h->name, h->value) == -1)
-			log_warn("pushed header dropped", "fqdn",
-			    scrape_fqdn(p->scrape), "header", h->name);
+		if (httpreq_add_header(sreq, h->name, h->value) == -1) {
+			snprintf(msg, sizeof(msg), "pushed header \"%.64s\" "
+			    "cannot be relayed (invalid, or out of memory)",
+			    h->name);
+			push_fail(p, 400, "malformed", msg);
+			return 0;
+		}
 	}
 	len = httpmsg_chunked(m) ? -1 : httpmsg_content_length(m);
 	reason = httpmsg_reason(m);
-	httpreq_reply_start(sreq, httpmsg_status(m),
-	    *reason != '\0' ? reason : NULL, len);
+	p->state = PUSH_RELAYING;
+	if (scrape_relay_start(p->scrape, status, *reason != '\0' ? reason :
+	    NULL, len) == -1) {
+		/* A 502 went out in its place; end that reply. */
+		scrape_relay_end(p->scrape);
+		p->scrape = NULL;
+		push_settle(p, 503, "failed", "the relayed head could not be "
+		    "written (out of memory)");
+		return 0;
+	}
+	if (httpreq_bodyless(sreq, status)) {
+		/* 204, 304, or HEAD: the head is all; the rest is dropped. */
+		scrape_relay_end(p->scrape);
+		p->scrape = NULL;
+		push_settle(p, 200, "relayed", "OK");
+	}
 	return 0;
 }
 
@@ -184,6 +306,12 @@ push_resp_done_cb(struct httpmsg *m, void *arg)
 {
 	struct push *p = arg;
 
+	if (p->state == PUSH_HEAD && p->interim) {
+		/* The next message follows in the same push body. */
+		p->interim = 0;
+		p->next = 1;
+		return 0;
+	}
 	if (p->state == PUSH_RELAYING) {
 		scrape_relay_end(p->scrape);
 		p->scrape = NULL;
@@ -192,11 +320,35 @@ push_resp_done_cb(struct httpmsg *m, void *arg)
 	return 0;
 }
 
+/* The pushed bytes do not parse: the push gets a 400 naming why. */
+static void
+push_feed_fail(struct push *p, const char *what)
+{
+	const char *err = httpmsg_error(p->resp);
+	char msg[256];
+
+	if (p->ninterim > 0 && p->fed == 0 && !httpmsg_head_done(p->resp))
+		snprintf(msg, sizeof(msg), "pushed response has only interim "
+		    "(1xx) responses, no final one");
+	else if (!httpmsg_head_done(p->resp) && (strstr(err, "too large") !=
+	    NULL || strstr(err, "too many") != NULL))
+		snprintf(msg, sizeof(msg), "%s: %s (limits: %lld bytes, set "
+		    "by --web.max-header-size, and %d headers)", what, err,
+		    (long long)p->px->cfg->max_header_bytes,
+		    LIMIT_MAX_HEADERS);
+	else
+		snprintf(msg, sizeof(msg), "%s: %s", what, err);
+	if (p->state == PUSH_HEAD && p->scrape == NULL)
+		push_note_raw(p, msg);
+	push_fail(p, 400, "malformed", msg);
+}
+
 static void
 push_body_cb(struct httpreq *req, const char *data, size_t len, void *arg)
 {
 	struct push *p = arg;
 	char msg[128];
+	ssize_t n;
 
 	p->bytes += (int64_t)len;
 	if (p->bytes > p->px->cfg->max_push_bytes) {
@@ -208,12 +360,26 @@ push_body_cb(struct httpreq *req, const char *data, size_t len, void *arg)
 		push_answer(p);
 		return;
 	}
-	if (p->state == PUSH_DRAINING)
-		return;
-	if (httpmsg_feed(p->resp, data, len) == -1) {
-		snprintf(msg, sizeof(msg), "push body is not a valid HTTP "
-		    "response: %s", httpmsg_error(p->resp));
-		push_fail(p, 400, "malformed", msg);
+	while (p->state != PUSH_DRAINING && len > 0) {
+		n = httpmsg_feed(p->resp, data, len);
+		/* A first head spanning reads is kept, to find its Id. */
+		if (p->state == PUSH_HEAD && p->scrape == NULL &&
+		    (n == -1 || !httpmsg_head_done(p->resp)))
+			push_keep_raw(p, data, len);
+		if (n == -1) {
+			push_feed_fail(p, "push body is not a valid HTTP "
+			    "response");
+			return;
+		}
+		p->fed += (size_t)n;
+		if (!p->next)
+			return;
+		/* An interim response ended: parse what follows afresh. */
+		p->next = 0;
+		p->fed = 0;
+		httpmsg_reset(p->resp);
+		data += n;
+		len -= (size_t)n;
 	}
 }
 
@@ -221,13 +387,9 @@ static void
 push_done_cb(struct httpreq *req, void *arg)
 {
 	struct push *p = arg;
-	char msg[128];
 
-	if (p->state != PUSH_DRAINING && httpmsg_feed_eof(p->resp) == -1) {
-		snprintf(msg, sizeof(msg), "push body is not a complete HTTP "
-		    "response: %s", httpmsg_error(p->resp));
-		push_fail(p, 400, "malformed", msg);
-	}
+	if (p->state != PUSH_DRAINING && httpmsg_feed_eof(p->resp) == -1)
+		push_feed_fail(p, "push body is not a complete HTTP response");
 	push_answer(p);
 }
 
@@ -236,7 +398,7 @@ push_abort_cb(struct httpreq *req, const char *why, void *arg)
 {
 	struct push *p = arg;
 
-	if (p->state == PUSH_RELAYING && p->scrape != NULL)
+	if (p->state != PUSH_DRAINING && p->scrape != NULL)
 		scrape_relay_fail(p->scrape, "client connection lost during "
 		    "push");
 	metric_add(p->px->stats->pushes, 1, "failed");
@@ -277,6 +439,8 @@ push_start(struct proxy *px, struct httpreq *req)
 		return;
 	}
 	memcpy(p->identity, identity, sizeof(p->identity));
+	/* What the parser may see of the first head, for push_note_raw. */
+	buf_init(&p->raw, (size_t)px->cfg->max_header_bytes);
 	p->px = px;
 	p->req = req;
 	p->state = PUSH_HEAD;

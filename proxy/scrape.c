@@ -54,6 +54,8 @@ struct scrape {
 	struct event		*timer;
 	struct push		*push;
 	int64_t			 timeout_ms;
+	int			 replying;	/* the relayed head went out */
+	char			 refusal[256];	/* why a push for it was refused */
 	struct buf		 request;
 	char			 id[37];
 	char			 fqdn[256];
@@ -81,7 +83,7 @@ scrape_set_state(struct scrape *s, enum scrape_state st)
 	s->state = st;
 }
 
-void
+int
 scrape_new_id(char out[37])
 {
 	static const char hex[] = "0123456789abcdef";
@@ -89,7 +91,7 @@ scrape_new_id(char out[37])
 	size_t i, off = 0;
 
 	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-		fatal("getrandom failed");
+		return -1;
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	for (i = 0; i < sizeof(b); i++) {
@@ -99,6 +101,7 @@ scrape_new_id(char out[37])
 		out[off++] = hex[b[i] & 15];
 	}
 	out[off] = '\0';
+	return 0;
 }
 
 /* The single teardown; the scraper's request is answered or gone. */
@@ -149,11 +152,23 @@ scrape_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case SCRAPE_SENT:
 		snprintf(msg, sizeof(msg), "pushprox: scrape timed out after "
-		    "%s waiting for client \"%s\" to push its result", d,
-		    s->fqdn);
+		    "%s waiting for client \"%s\" to push its result%s%s%s", d,
+		    s->fqdn, s->refusal[0] != '\0' ? " (a push for it was "
+		    "refused: " : "", s->refusal, s->refusal[0] != '\0' ? ")" :
+		    "");
 		scrape_fail(s, 504, "push_timeout", msg);
 		break;
 	case SCRAPE_RELAYING:
+		if (!s->replying) {
+			/* Still waiting for the push's final response. */
+			push_detach(s->push, "scrape timed out waiting for the "
+			    "final response");
+			snprintf(msg, sizeof(msg), "pushprox: scrape timed out "
+			    "after %s waiting for client \"%s\" to push a final "
+			    "response", d, s->fqdn);
+			scrape_fail(s, 504, "relay_timeout", msg);
+			break;
+		}
 		log_info("scrape timed out while relaying", "id", s->id,
 		    "fqdn", s->fqdn, "timeout", d);
 		push_detach(s->push, "scrape timed out while relaying");
@@ -254,9 +269,14 @@ scrape_start(struct proxy *px, struct httpreq *req)
 	s->w.owner = s;
 	s->state = SCRAPE_WAITING;
 	snprintf(s->fqdn, sizeof(s->fqdn), "%s", u.host);
-	scrape_new_id(s->id);
 	s->timeout_ms = scrape_timeout(px, req);
 	httpreq_set_abort_cb(req, scrape_abort_cb, s);
+	if (scrape_new_id(s->id) == -1) {
+		url_release(&u);
+		scrape_fail(s, 503, "failed", "pushprox: no random bytes for "
+		    "the scrape id (getrandom failed)");
+		return;
+	}
 	if (scrape_serialize(s, &u) == -1) {
 		url_release(&u);
 		scrape_fail(s, 400, "bad_request", "pushprox: scrape request "
@@ -355,6 +375,20 @@ scrape_claim(struct proxy *px, const char *id, const char *identity,
 	return s;
 }
 
+void
+scrape_note_refusal(struct proxy *px, const char *id, const char *identity,
+    const char *why)
+{
+	struct scrape *s;
+
+	if ((s = strmap_get(px->scrapes, id)) == NULL ||
+	    strcmp(s->identity, identity) != 0)
+		return;
+	snprintf(s->refusal, sizeof(s->refusal), "%s", why);
+	log_info("push for scrape refused", "id", s->id, "fqdn", s->fqdn,
+	    "reason", why);
+}
+
 struct httpreq *
 scrape_req(struct scrape *s)
 {
@@ -365,6 +399,14 @@ const char *
 scrape_fqdn(const struct scrape *s)
 {
 	return s->fqdn;
+}
+
+int
+scrape_relay_start(struct scrape *s, int status, const char *reason,
+    int64_t content_length)
+{
+	s->replying = 1;
+	return httpreq_reply_start(s->req, status, reason, content_length);
 }
 
 void
@@ -378,6 +420,16 @@ scrape_relay_end(struct scrape *s)
 void
 scrape_relay_fail(struct scrape *s, const char *why)
 {
+	char msg[1024];
+
+	if (!s->replying) {
+		/* Nothing relayed yet: the scraper learns why, cleanly. */
+		snprintf(msg, sizeof(msg), "pushprox: the response client "
+		    "\"%s\" pushed cannot be relayed: %s", s->fqdn, why);
+		httpreq_clear_headers(s->req);
+		scrape_fail(s, 502, "relay_failed", msg);
+		return;
+	}
 	log_info("scrape relay failed", "id", s->id, "fqdn", s->fqdn,
 	    "reason", why);
 	httpreq_abort(s->req, why);

@@ -32,17 +32,36 @@ void scrape_hand_to_poll(struct scrape *s, struct poll *p);
 struct scrape *scrape_claim(struct proxy *px, const char *id,
     const char *identity, struct push *push, int *forbidden);
 
+/*
+ * A push from identity for id was refused before its head could be read
+ * (so the scrape stays claimable): the scrape's 504, if it comes to that,
+ * names why.  Unknown ids and other identities are ignored.
+ */
+void scrape_note_refusal(struct proxy *px, const char *id,
+    const char *identity, const char *why);
+
 /* The scraper's request, to stream the reply into; borrowed. */
 struct httpreq *scrape_req(struct scrape *s);
 const char *scrape_fqdn(const struct scrape *s);
 
+/*
+ * Starts the relayed reply (see httpreq_reply_start: -1 means a 502 went
+ * out instead); end it with scrape_relay_end all the same.
+ */
+int scrape_relay_start(struct scrape *s, int status, const char *reason,
+    int64_t content_length);
+
 /* The relayed reply is complete: frees the scrape. */
 void scrape_relay_end(struct scrape *s);
 
-/* The push failed mid-way: cuts the scraper's connection, frees s. */
+/*
+ * The push failed: before the relayed head went out the scraper gets a
+ * 502 naming why; after, its connection is cut (it sees the failure).
+ * Frees s.
+ */
 void scrape_relay_fail(struct scrape *s, const char *why);
 
-/* Writes a random (version 4) UUID, 36 chars + NUL. */
-void scrape_new_id(char out[37]);
+/* Writes a random (version 4) UUID, 36 chars + NUL; -1 if no entropy. */
+int scrape_new_id(char out[37]);
 
 #endif
