@@ -25,6 +25,15 @@
                                                      for scrapers, pushes, logs */
 #define LIMIT_MAX_METRIC_SERIES     1000          /* fixed: series per family */
 
+/* Password checks (proxy, basic_auth_users): bcrypt off the event loop. */
+#define LIMIT_AUTH_THREADS          2             /* bcrypt worker threads */
+#define LIMIT_AUTH_QUEUE            32            /* checks waiting; more: 503 */
+#define LIMIT_AUTH_FAILURES_PER_MIN 60            /* failed checks a source
+                                                     may make a minute (and in
+                                                     a burst); more: 429 */
+#define LIMIT_AUTH_SOURCES          4096          /* fixed: sources whose
+                                                     failures are counted */
+
 /*
  * Output buffering: a relayed body never queues more than this per side,
  * and a connection's pipelined requests wait unparsed (its socket unread)

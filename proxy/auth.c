@@ -1,12 +1,17 @@
 /*
- * Authentication.  bcrypt is slow by design (tens of milliseconds) and
- * runs on the event loop, so successful checks are cached, keyed by
- * user and a SHA-256 of hash and password (never the password itself),
- * in a bounded map cleared when full.  Failures are not cached.
+ * Authentication.  bcrypt is slow by design (tens of milliseconds), so it
+ * never runs on the event loop: auth_basic_start and auth_check_finish are
+ * the loop's two cheap halves of a check, auth_check_run the slow middle
+ * that the router hands to the worker pool (authpool.c).  Each user
+ * remembers the SHA-256 of hash and password (never the password itself)
+ * of the last password verified for it, compared in constant time; a
+ * reload keeps it for users whose hash did not change.  Failures are not
+ * remembered here; authlimit.c counts them per source.
  */
 #include <crypt.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +25,9 @@
 #include "auth.h"
 #include "httpserver.h"
 #include "log.h"
-#include "strmap.h"
 #include "tls.h"
 #include "webconfig.h"
 
-#define AUTH_CACHE_MAX		1024
 #define AUTH_MAX_TOKENS		100000
 #define AUTH_MAX_PATTERNS	16
 #define AUTH_MAX_SANS		32
@@ -32,8 +35,10 @@
 const char *const auth_client_mode_names[] = { "none", "cert", "token", NULL };
 
 struct auth_user {
-	char	*name;
-	char	*hash;
+	char		*name;
+	char		*hash;
+	int		 verified;	/* good holds a verified password's */
+	unsigned char	 good[SHA256_DIGEST_LENGTH];
 };
 
 struct auth_token {
@@ -48,9 +53,12 @@ struct auth {
 	size_t			 nusers;
 	struct auth_token	*tokens;
 	size_t			 ntokens;
-	struct strmap		*cache;
-	struct crypt_data	*crypt;		/* 32 KiB: kept, not stacked */
+	unsigned		 generation;	/* of users: bumped by loads */
 };
+
+/* What an unknown user's password is hashed against, for equal time. */
+static const char auth_dummy_hash[] =
+    "$2y$10$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 static void
 auth_hex(const unsigned char *d, size_t n, char *out)
@@ -81,11 +89,6 @@ auth_new(enum auth_client_mode mode)
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	if ((a->cache = strmap_new()) == NULL ||
-	    (a->crypt = calloc(1, sizeof(*a->crypt))) == NULL) {
-		auth_free(a);
-		return NULL;
-	}
 	a->mode = mode;
 	return a;
 }
@@ -120,8 +123,6 @@ auth_free(struct auth *a)
 		return;
 	auth_free_users(a->users, a->nusers);
 	auth_free_tokens(a->tokens, a->ntokens);
-	strmap_free(a->cache);
-	free(a->crypt);
 	free(a);
 }
 
@@ -206,6 +207,17 @@ fail:
 	return -1;
 }
 
+static const struct auth_user *
+auth_user_find(const struct auth *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < a->nusers; i++)
+		if (strcmp(a->users[i].name, name) == 0)
+			return &a->users[i];
+	return NULL;
+}
+
 int
 auth_load(struct auth *a, const struct webconfig *wc, const char *tokens_file,
     char *err, size_t errlen)
@@ -237,15 +249,23 @@ auth_load(struct auth *a, const struct webconfig *wc, const char *tokens_file,
 			}
 		}
 	}
+	/* A verified password stays verified while its hash is the same. */
+	for (i = 0; i < nusers; i++) {
+		const struct auth_user *old = auth_user_find(a, users[i].name);
+
+		if (old != NULL && old->verified &&
+		    strcmp(old->hash, users[i].hash) == 0) {
+			users[i].verified = 1;
+			memcpy(users[i].good, old->good, sizeof(users[i].good));
+		}
+	}
 	auth_free_users(a->users, a->nusers);
 	auth_free_tokens(a->tokens, a->ntokens);
 	a->users = users;
 	a->nusers = nusers;
 	a->tokens = tokens;
 	a->ntokens = ntokens;
-	strmap_free(a->cache);
-	if ((a->cache = strmap_new()) == NULL)
-		fatal("out of memory");
+	a->generation++;
 	return 0;
 nomem:
 	for (i = 0; i < nusers; i++) {
@@ -264,28 +284,16 @@ auth_has_users(const struct auth *a)
 	return a->nusers > 0;
 }
 
-static const struct auth_user *
-auth_user_find(const struct auth *a, const char *name)
+/* Decodes "Basic base64(user:password)" into cred; the password at *pw. */
+static int
+auth_basic_decode(const char *header, char *cred, size_t credlen, char **pw,
+    const char **why)
 {
-	size_t i;
-
-	for (i = 0; i < a->nusers; i++)
-		if (strcmp(a->users[i].name, name) == 0)
-			return &a->users[i];
-	return NULL;
-}
-
-int
-auth_basic(struct auth *a, const char *header, const char **why)
-{
-	unsigned char decoded[768];
-	char cred[768], key[512], digest[SHA256_DIGEST_LENGTH * 2 + 1];
-	const struct auth_user *u;
-	const char *b64, *hashed;
+	unsigned char decoded[AUTH_PASSWORD_MAX];
+	const char *b64;
 	char *colon;
+	size_t len, pad;
 	int n;
-	size_t len, pad = 0;
-	struct buf kb;
 
 	if (header == NULL) {
 		*why = "no credentials";
@@ -295,68 +303,143 @@ auth_basic(struct auth *a, const char *header, const char **why)
 		*why = "not Basic credentials";
 		return -1;
 	}
+	*why = "malformed Basic credentials";
 	b64 = header + 6;
 	while (*b64 == ' ')
 		b64++;
 	len = strlen(b64);
-	if (len == 0 || len % 4 != 0 || len / 4 * 3 >= sizeof(decoded)) {
-		*why = "malformed Basic credentials";
+	if (len == 0 || len % 4 != 0 || len / 4 * 3 >= sizeof(decoded) ||
+	    len / 4 * 3 >= credlen)
 		return -1;
-	}
 	if ((n = EVP_DecodeBlock(decoded, (const unsigned char *)b64,
-	    (int)len)) < 0) {
-		*why = "malformed Basic credentials";
+	    (int)len)) < 0)
 		return -1;
-	}
 	pad = (b64[len - 1] == '=') + (len > 1 && b64[len - 2] == '=');
 	n -= (int)pad;
 	if (n < 0 || memchr(decoded, '\0', (size_t)n) != NULL) {
-		*why = "malformed Basic credentials";
+		OPENSSL_cleanse(decoded, sizeof(decoded));
 		return -1;
 	}
 	memcpy(cred, decoded, (size_t)n);
 	cred[n] = '\0';
+	OPENSSL_cleanse(decoded, sizeof(decoded));
 	if ((colon = strchr(cred, ':')) == NULL) {
-		*why = "malformed Basic credentials";
+		OPENSSL_cleanse(cred, credlen);
 		return -1;
 	}
 	*colon = '\0';
-	if ((u = auth_user_find(a, cred)) == NULL) {
-		/* Spend the same time as for a known user. */
-		(void)crypt_rn(colon + 1, "$2y$10$AAAAAAAAAAAAAAAAAAAAAA"
-		    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", a->crypt,
-		    (int)sizeof(*a->crypt));
-		*why = "unknown user";
-		OPENSSL_cleanse(cred, sizeof(cred));
-		return -1;
-	}
-	buf_init(&kb, sizeof(cred) + 80);
-	if (buf_puts(&kb, u->hash) == -1 || buf_puts(&kb, ":") == -1 ||
-	    buf_puts(&kb, colon + 1) == -1)
-		fatal("auth key buffer");
-	auth_sha256_hex(kb.data, kb.len, digest);
-	OPENSSL_cleanse(kb.data, kb.len);
-	buf_release(&kb);
-	snprintf(key, sizeof(key), "%s\n%s", u->name, digest);
-	if (strmap_get(a->cache, key) != NULL) {
-		OPENSSL_cleanse(cred, sizeof(cred));
-		return 0;
-	}
-	/* crypt_rn, not crypt_r: sanitizer runtimes intercept crypt_r. */
-	hashed = crypt_rn(colon + 1, u->hash, a->crypt, (int)sizeof(*a->crypt));
-	OPENSSL_cleanse(cred, sizeof(cred));
-	if (hashed == NULL || strlen(hashed) != strlen(u->hash) ||
-	    CRYPTO_memcmp(hashed, u->hash, strlen(u->hash)) != 0) {
-		*why = "wrong password";
-		return -1;
-	}
-	if (strmap_count(a->cache) >= AUTH_CACHE_MAX) {
-		strmap_free(a->cache);
-		if ((a->cache = strmap_new()) == NULL)
-			fatal("out of memory");
-	}
-	(void)strmap_put(a->cache, key, a);
+	*pw = colon + 1;
 	return 0;
+}
+
+/* SHA-256 of hash ":" password: what a verified password is known by. */
+static void
+auth_check_digest(struct auth_check *c)
+{
+	char in[AUTH_HASH_MAX + 1 + AUTH_PASSWORD_MAX];
+	size_t hl = strlen(c->hash), pl = strlen(c->password);
+
+	memcpy(in, c->hash, hl);
+	in[hl] = ':';
+	memcpy(in + hl + 1, c->password, pl);
+	SHA256((const unsigned char *)in, hl + 1 + pl, c->digest);
+	OPENSSL_cleanse(in, sizeof(in));
+}
+
+enum auth_verdict
+auth_basic_start(struct auth *a, const char *header, struct auth_check *c,
+    const char **why)
+{
+	char cred[AUTH_PASSWORD_MAX];
+	const struct auth_user *u;
+	const char *hash;
+	char *pw;
+
+	if (auth_basic_decode(header, cred, sizeof(cred), &pw, why) == -1)
+		return AUTH_REFUSED;
+	u = auth_user_find(a, cred);
+	hash = u != NULL ? u->hash : auth_dummy_hash;
+	if (strlen(hash) >= sizeof(c->hash)) {
+		OPENSSL_cleanse(cred, sizeof(cred));
+		*why = "the user's hash is too long";
+		return AUTH_REFUSED;
+	}
+	memset(c, 0, offsetof(struct auth_check, password));
+	c->generation = a->generation;
+	c->user = u != NULL ? (size_t)(u - a->users) : SIZE_MAX;
+	snprintf(c->hash, sizeof(c->hash), "%s", hash);
+	/* Fits: cred and c->password are the same size. */
+	memcpy(c->password, pw, strlen(pw) + 1);
+	OPENSSL_cleanse(cred, sizeof(cred));
+	auth_check_digest(c);
+	if (u != NULL && u->verified &&
+	    CRYPTO_memcmp(u->good, c->digest, sizeof(u->good)) == 0) {
+		auth_check_clear(c);
+		return AUTH_GRANTED;
+	}
+	return AUTH_VERIFY;
+}
+
+void
+auth_check_run(struct auth_check *c)
+{
+	struct crypt_data cd;	/* 32 KiB: workers have megabytes of stack */
+	const char *hashed;
+	size_t n = strlen(c->hash);
+
+	memset(&cd, 0, sizeof(cd));
+	/* crypt_rn, not crypt_r: sanitizer runtimes intercept crypt_r. */
+	hashed = crypt_rn(c->password, c->hash, &cd, (int)sizeof(cd));
+	c->matched = hashed != NULL && strlen(hashed) == n &&
+	    CRYPTO_memcmp(hashed, c->hash, n) == 0;
+	OPENSSL_cleanse(&cd, sizeof(cd));
+	auth_check_clear(c);
+}
+
+enum auth_verdict
+auth_check_finish(struct auth *a, struct auth_check *c, const char **why)
+{
+	struct auth_user *u;
+
+	if (c->generation != a->generation)
+		return AUTH_STALE;
+	if (c->user == SIZE_MAX || c->user >= a->nusers) {
+		*why = "unknown user";
+		return AUTH_REFUSED;
+	}
+	if (!c->matched) {
+		*why = "wrong password";
+		return AUTH_REFUSED;
+	}
+	u = &a->users[c->user];
+	memcpy(u->good, c->digest, sizeof(u->good));
+	u->verified = 1;
+	return AUTH_GRANTED;
+}
+
+void
+auth_check_clear(struct auth_check *c)
+{
+	OPENSSL_cleanse(c->password, sizeof(c->password));
+}
+
+int
+auth_basic(struct auth *a, const char *header, const char **why)
+{
+	struct auth_check *c;
+	enum auth_verdict v;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		*why = "out of memory";
+		return -1;
+	}
+	if ((v = auth_basic_start(a, header, c, why)) == AUTH_VERIFY) {
+		auth_check_run(c);
+		v = auth_check_finish(a, c, why);
+	}
+	auth_check_clear(c);
+	free(c);
+	return v == AUTH_GRANTED ? 0 : -1;
 }
 
 bool

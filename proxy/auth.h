@@ -43,10 +43,54 @@ int auth_load(struct auth *a, const struct webconfig *wc,
 /* Whether scrapers must authenticate (basic_auth_users is set). */
 bool auth_has_users(const struct auth *a);
 
+#define AUTH_HASH_MAX		128	/* bcrypt's are 60 */
+#define AUTH_PASSWORD_MAX	768
+
 /*
- * Checks a "Basic ..." credential (Authorization or Proxy-Authorization).
- * Returns 0 if it names a user whose bcrypt hash matches; -1 otherwise,
- * with *why set to a reason fit for the log (never the password).
+ * One password check that needs bcrypt, in three steps so that the slow
+ * middle one can run on another thread: auth_basic_start (loop thread)
+ * fills it, auth_check_run (any thread) touches nothing else,
+ * auth_check_finish (loop thread) reads the verdict.  Holds the password
+ * until run or auth_check_clear wipes it.
+ */
+struct auth_check {
+	unsigned	 generation;	/* of the users it was made for */
+	size_t		 user;		/* index, or SIZE_MAX: unknown user */
+	int		 matched;	/* auth_check_run's verdict */
+	unsigned char	 digest[32];	/* SHA-256 of hash ":" password */
+	char		 hash[AUTH_HASH_MAX];
+	char		 password[AUTH_PASSWORD_MAX];
+};
+
+enum auth_verdict {
+	AUTH_GRANTED,	/* a right password */
+	AUTH_REFUSED,	/* missing, malformed or wrong; why says which */
+	AUTH_VERIFY,	/* not seen before: the check needs bcrypt */
+	AUTH_STALE,	/* the users were reloaded meanwhile: start again */
+};
+
+/*
+ * Looks at a "Basic ..." credential (Authorization or Proxy-Authorization).
+ * A password verified before is granted at once (a SHA-256 and a
+ * constant-time compare: microseconds); one never verified gives
+ * AUTH_VERIFY with c filled.  why is fit for the log (never the password).
+ */
+enum auth_verdict auth_basic_start(struct auth *a, const char *header,
+    struct auth_check *c, const char **why);
+
+/* The bcrypt of a check; thread-safe, wipes the password. */
+void auth_check_run(struct auth_check *c);
+
+/* The verdict of a check that ran; a right password is remembered. */
+enum auth_verdict auth_check_finish(struct auth *a, struct auth_check *c,
+    const char **why);
+
+/* Wipes the check's password (for a check that will not run). */
+void auth_check_clear(struct auth_check *c);
+
+/*
+ * All three steps at once, blocking for the bcrypt (for tests and tools).
+ * Returns 0 for a right password; -1 otherwise, with *why set.
  */
 int auth_basic(struct auth *a, const char *header, const char **why);
 

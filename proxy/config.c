@@ -12,6 +12,8 @@
 
 #define DAY_MS	(24LL * 3600 * 1000)
 #define OFF(f)	offsetof(struct proxy_config, f)
+#define CONFIG_XSTR(x)	#x
+#define CONFIG_STR(x)	CONFIG_XSTR(x)	/* a limit as a flag default */
 
 static const struct flag_def proxy_flags[] = {
 	{ "web.listen-address", FLAG_STRING, ":8080", 0, 0, NULL,
@@ -63,6 +65,19 @@ static const struct flag_def proxy_flags[] = {
 	  OFF(web_config_file), 0,
 	  "Exporter-toolkit web config (tls_server_config, basic_auth_users); "
 	  "SIGHUP reloads it" },
+	{ "web.auth-threads", FLAG_INT, CONFIG_STR(LIMIT_AUTH_THREADS), 1, 64, NULL,
+	  OFF(auth_threads), 0,
+	  "Threads that check passwords never verified before (bcrypt), "
+	  "off the event loop" },
+	{ "web.auth-queue-size", FLAG_INT, CONFIG_STR(LIMIT_AUTH_QUEUE), 1, 100000,
+	  NULL, OFF(auth_queue_size), 0,
+	  "Password checks that may wait for a thread; more are answered 503 "
+	  "at once" },
+	{ "web.auth-failure-limit", FLAG_INT, CONFIG_STR(LIMIT_AUTH_FAILURES_PER_MIN),
+	  0, 60000, NULL, OFF(auth_failure_limit), 0,
+	  "Failed password checks one source address (IPv6: /64) may make "
+	  "per minute, in a burst or spread out; more are answered 429 "
+	  "without a check (0: no limit). Verified passwords never count" },
 	{ "client.auth", FLAG_ENUM, "none", 0, 0, auth_client_mode_names,
 	  OFF(client_auth), 0,
 	  "How clients prove the FQDN they poll for: none (anyone may claim "

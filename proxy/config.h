@@ -26,6 +26,9 @@ struct proxy_config {
 	int64_t	 write_timeout_ms;
 	char	*web_config_file;
 	int	 client_auth;
+	int64_t	 auth_threads;
+	int64_t	 auth_queue_size;
+	int64_t	 auth_failure_limit;
 	char	*client_tokens_file;
 	int	 log_level;
 	int	 log_format;

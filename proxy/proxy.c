@@ -7,11 +7,14 @@
 #include <event2/event.h>
 
 #include "auth.h"
+#include "authlimit.h"
+#include "authpool.h"
 #include "config.h"
 #include "duration.h"
 #include "httpserver.h"
 #include "log.h"
 #include "proxy.h"
+#include "pushprox_limits.h"
 #include "registry.h"
 #include "router.h"
 #include "stats.h"
@@ -66,10 +69,15 @@ proxy_new(struct event_base *base, const struct proxy_config *cfg)
 	px->scrapes = strmap_new();
 	px->stats = stats_new(px);
 	px->auth = auth_new((enum auth_client_mode)cfg->client_auth);
+	px->authpool = authpool_new(base, (size_t)cfg->auth_threads,
+	    (size_t)cfg->auth_queue_size);
+	px->authlimit = authlimit_new(cfg->auth_failure_limit,
+	    LIMIT_AUTH_SOURCES);
 	px->server = httpserver_new(base, &hc, router_request_cb, px);
 	px->sweep_ev = event_new(base, -1, EV_PERSIST, proxy_sweep_cb, px);
 	if (px->registry == NULL || px->scrapes == NULL || px->stats == NULL ||
-	    px->server == NULL || px->sweep_ev == NULL || px->auth == NULL) {
+	    px->server == NULL || px->sweep_ev == NULL || px->auth == NULL ||
+	    px->authpool == NULL || px->authlimit == NULL) {
 		proxy_free(px);
 		return NULL;
 	}
@@ -142,6 +150,12 @@ proxy_free(struct proxy *px)
 	registry_free(px->registry);
 	strmap_free(px->scrapes);
 	stats_free(px->stats);
+	/*
+	 * After the server (its aborts cancel checks), before auth: the
+	 * pool's last done callbacks still use auth and authlimit.
+	 */
+	authpool_free(px->authpool);
+	authlimit_free(px->authlimit);
 	auth_free(px->auth);
 	free(px);
 }

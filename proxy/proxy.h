@@ -10,6 +10,8 @@
 
 struct event_base;
 struct auth;
+struct authlimit;
+struct authpool;
 struct event;
 struct httpserver;
 struct proxy_config;
@@ -25,6 +27,8 @@ struct proxy {
 	struct strmap			*scrapes;	/* id -> scrape awaiting push */
 	struct stats			*stats;
 	struct auth			*auth;
+	struct authpool			*authpool;	/* bcrypt threads */
+	struct authlimit		*authlimit;	/* failures per source */
 	struct event			*sweep_ev;
 	size_t				 client_capacity; /* idle clients
 							    the descriptor limit

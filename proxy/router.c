@@ -1,11 +1,20 @@
 /*
- * Routing by target form, then by path and method.
+ * Routing by target form, then by path and method.  Scrapes and readers of
+ * /clients and /metrics pass router_authorize first: a password verified
+ * before is let through at once; one never verified waits, parked, for its
+ * bcrypt on the worker pool (authpool.c) while the loop serves everyone
+ * else, within a per-source limit on failures (authlimit.c).
  */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "auth.h"
+#include "authlimit.h"
+#include "authpool.h"
+#include "config.h"
 #include "httpserver.h"
 #include "log.h"
 #include "poll.h"
@@ -16,11 +25,31 @@
 #include "sd.h"
 #include "stats.h"
 
+typedef void (*router_handler)(struct proxy *, struct httpreq *);
+
 struct router_route {
 	const char	*path;
 	const char	*method;
-	void		(*handler)(struct proxy *, struct httpreq *);
+	router_handler	 handler;
 };
+
+/*
+ * A request parked while its password is checked on the pool.  It
+ * outlives the request when the connection dies during the bcrypt: the
+ * worker still writes into check, so only the done callback frees it.
+ */
+struct router_auth {
+	struct proxy		*px;
+	struct httpreq		*req;		/* NULL: the request is gone */
+	struct authpool_job	*job;
+	router_handler		 next;
+	int			 proxied;	/* Proxy-Authorization, 407 */
+	char			 source[AUTHLIMIT_SOURCE_LEN];
+	struct auth_check	 check;
+};
+
+static void	router_authorize(struct proxy *, struct httpreq *, int,
+		    router_handler);
 
 static void
 router_clients(struct proxy *px, struct httpreq *req)
@@ -41,17 +70,10 @@ static const struct router_route router_routes[] = {
 	{ "/metrics", "GET", router_metrics },
 };
 
-/* Scrapers and readers: basic auth when basic_auth_users is set. */
-static int
-router_authorized(struct proxy *px, struct httpreq *req, int proxied)
+/* Refuses a scraper (407) or a reader (401) and logs why. */
+static void
+router_deny(struct httpreq *req, int proxied, const char *why)
 {
-	const char *why;
-
-	if (!auth_has_users(px->auth))
-		return 1;
-	if (auth_basic(px->auth, httpreq_header(req, proxied ?
-	    "Proxy-Authorization" : "Authorization"), &why) == 0)
-		return 1;
 	log_info("authentication failed", "peer", httpreq_peer(req),
 	    "target", httpreq_target(req), "reason", why);
 	if (proxied) {
@@ -65,7 +87,146 @@ router_authorized(struct proxy *px, struct httpreq *req, int proxied)
 		httpreq_reply_text(req, 401, "pushprox: authentication "
 		    "required");
 	}
-	return 0;
+}
+
+/* On a worker thread: the bcrypt, and nothing else. */
+static void
+router_auth_work_cb(void *arg)
+{
+	struct router_auth *ra = arg;
+
+	auth_check_run(&ra->check);
+}
+
+static void
+router_auth_free(struct router_auth *ra)
+{
+	auth_check_clear(&ra->check);
+	free(ra);
+}
+
+/* The check's connection died while it waited or ran. */
+static void
+router_auth_abort_cb(struct httpreq *req, const char *why, void *arg)
+{
+	struct router_auth *ra = arg;
+
+	ra->req = NULL;
+	if (authpool_cancel(ra->px->authpool, ra->job)) {
+		/* It never ran: it costs the source nothing. */
+		authlimit_give(ra->px->authlimit, ra->source,
+		    proxy_now_ms(ra->px));
+		router_auth_free(ra);
+	}
+	/* Otherwise router_auth_done_cb frees ra. */
+}
+
+/* On the loop thread: the check's verdict, for a request maybe gone. */
+static void
+router_auth_done_cb(int ran, void *arg)
+{
+	struct router_auth *ra = arg;
+	struct proxy *px = ra->px;
+	struct httpreq *req = ra->req;
+	router_handler next = ra->next;
+	int proxied = ra->proxied;
+	enum auth_verdict v = AUTH_REFUSED;
+	const char *why = "the proxy is shutting down";
+
+	if (ran)
+		v = auth_check_finish(px->auth, &ra->check, &why);
+	/* Only failures count against the source. */
+	if (v != AUTH_REFUSED)
+		authlimit_give(px->authlimit, ra->source, proxy_now_ms(px));
+	router_auth_free(ra);
+	if (req == NULL)
+		return;
+	httpreq_set_abort_cb(req, NULL, NULL);
+	switch (v) {
+	case AUTH_GRANTED:
+		next(px, req);
+		break;
+	case AUTH_STALE:
+		/* The users changed under the check: judge by the new ones. */
+		router_authorize(px, req, proxied, next);
+		break;
+	default:
+		router_deny(req, proxied, why);
+		break;
+	}
+}
+
+/*
+ * Scrapers and readers: basic auth when basic_auth_users is set.  Calls
+ * next(px, req) once the credentials are good, now or after the bcrypt;
+ * otherwise answers 401/407, 429 (the source failed too often) or 503
+ * (too many checks waiting).
+ */
+static void
+router_authorize(struct proxy *px, struct httpreq *req, int proxied,
+    router_handler next)
+{
+	struct router_auth *ra;
+	const char *why;
+	int64_t retry_ms = 1000;
+	char msg[256], retry[32];
+
+	if (!auth_has_users(px->auth)) {
+		next(px, req);
+		return;
+	}
+	if ((ra = calloc(1, sizeof(*ra))) == NULL) {
+		httpreq_reply_text(req, 503, "pushprox: out of memory");
+		return;
+	}
+	switch (auth_basic_start(px->auth, httpreq_header(req, proxied ?
+	    "Proxy-Authorization" : "Authorization"), &ra->check, &why)) {
+	case AUTH_GRANTED:
+		router_auth_free(ra);
+		next(px, req);
+		return;
+	case AUTH_VERIFY:
+		break;
+	default:
+		router_auth_free(ra);
+		router_deny(req, proxied, why);
+		return;
+	}
+	ra->px = px;
+	ra->req = req;
+	ra->next = next;
+	ra->proxied = proxied;
+	authlimit_source(httpreq_peer(req), ra->source);
+	if (!authlimit_take(px->authlimit, ra->source, proxy_now_ms(px),
+	    &retry_ms)) {
+		router_auth_free(ra);
+		/* Debug only: a flood must not become a flood of log lines. */
+		log_debug("authentication refused: too many failures",
+		    "peer", httpreq_peer(req), "target", httpreq_target(req));
+		snprintf(retry, sizeof(retry), "%lld", (long long)(retry_ms <
+		    1000 ? 1 : (retry_ms + 999) / 1000));
+		(void)httpreq_add_header(req, "Retry-After", retry);
+		snprintf(msg, sizeof(msg), "pushprox: too many failed password "
+		    "checks from this address (--web.auth-failure-limit=%lld "
+		    "per minute); retry in %s s", (long long)
+		    px->cfg->auth_failure_limit, retry);
+		httpreq_reply_text(req, 429, msg);
+		return;
+	}
+	if ((ra->job = authpool_submit(px->authpool, router_auth_work_cb,
+	    router_auth_done_cb, ra)) == NULL) {
+		authlimit_give(px->authlimit, ra->source, proxy_now_ms(px));
+		router_auth_free(ra);
+		log_debug("authentication refused: password check queue full",
+		    "peer", httpreq_peer(req), "target", httpreq_target(req));
+		(void)httpreq_add_header(req, "Retry-After", "1");
+		snprintf(msg, sizeof(msg), "pushprox: too many password checks "
+		    "waiting (--web.auth-queue-size=%lld); retry shortly",
+		    (long long)px->cfg->auth_queue_size);
+		httpreq_reply_text(req, 503, msg);
+		return;
+	}
+	httpreq_set_abort_cb(req, router_auth_abort_cb, ra);
 }
 
 void
@@ -78,8 +239,7 @@ router_request_cb(struct httpreq *req, void *arg)
 
 	if (strncasecmp(target, "http://", 7) == 0 ||
 	    strncasecmp(target, "https://", 8) == 0) {
-		if (router_authorized(px, req, 1))
-			scrape_start(px, req);
+		router_authorize(px, req, 1, scrape_start);
 		return;
 	}
 	if (*target != '/') {
@@ -96,9 +256,10 @@ router_request_cb(struct httpreq *req, void *arg)
 		if (strcmp(method, r->method) == 0) {
 			/* /poll and /push check client credentials. */
 			if (r->handler == poll_start ||
-			    r->handler == push_start ||
-			    router_authorized(px, req, 0))
+			    r->handler == push_start)
 				r->handler(px, req);
+			else
+				router_authorize(px, req, 0, r->handler);
 			return;
 		}
 		(void)httpreq_add_header(req, "Allow", r->method);
