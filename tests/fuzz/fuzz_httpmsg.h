@@ -3,6 +3,8 @@
  * httpmsg parser fed the input in pieces, then EOF; every accessor is
  * exercised in headers_cb and complete_cb; after a complete message the
  * parser is reset and the rest is fed as the next (pipelined) message.
+ * The strict framing checker in httpmsg.c must never disagree with
+ * http_parser on where a head or a message ends.
  *
  * Input: byte 0 is a control byte, the rest the wire bytes.
  *   bits 0-1  split mode (fuzz_next_split): 0 all at once, 1 byte by
@@ -22,6 +24,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "hop.h"
 #include "httpmsg.h"
 #include "pushprox_limits.h"
 
@@ -72,7 +75,7 @@ fuzz_msg_inspect(struct httpmsg *m, enum httpmsg_kind kind)
 		FUZZ_CHECK(h != NULL);
 		fuzz_touch(h->name);
 		fuzz_touch(h->value);
-		(void)httpmsg_is_hop_by_hop(h->name);
+		(void)hop_forwards_msg(HOP_PUSH_TO_SCRAPER, m, h->name);
 		(void)httpmsg_header_valid(h->name, h->value);
 		/* A lookup by a header's own name finds some header. */
 		FUZZ_CHECK(httpmsg_header(m, h->name) != NULL);
@@ -113,7 +116,7 @@ fuzz_msg_reserialize(struct httpmsg *m)
 	 * and left out here.
 	 */
 	for (i = 0; (src = httpmsg_header_at(m, i)) != NULL; i++)
-		if (!httpmsg_is_hop_by_hop(src->name) &&
+		if (hop_forwards_msg(HOP_SCRAPE_TO_POLL, m, src->name) &&
 		    strncasecmp(src->name, "Transfer-Encoding", 17) != 0)
 			h[n++] = *src;
 	buf_init(&out, 4 * LIMIT_MAX_HEADER_BYTES);
@@ -239,6 +242,9 @@ fuzz_httpmsg_run(enum httpmsg_kind kind, const uint8_t *data, size_t size)
 		n = httpmsg_feed(m, wire + pos, piece);
 		if (n == -1) {
 			fuzz_touch(httpmsg_error(m));
+			/* The strict framing checker and http_parser agree. */
+			FUZZ_CHECK(strstr(httpmsg_error(m), "disagree") ==
+			    NULL);
 			/* Failure is sticky. */
 			FUZZ_CHECK(httpmsg_feed(m, wire + pos, piece) == -1);
 			failed = true;
