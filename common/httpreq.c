@@ -5,8 +5,9 @@
  * the framing RFC 9110 allows for its status and method.  A head always
  * fits its buffer by construction; one that cannot be written (a status
  * outside 100-599, out of memory) becomes a 502 naming why, never an
- * abort.  Reply bytes go out through httpserver_conn_sendv, which writes at once when
- * nothing is queued; the connection's lifecycle is in httpserver.c.
+ * abort.  Reply bytes go out through httpserver_conn_sendv, which writes
+ * at once when nothing is queued; the connection's lifecycle is in
+ * httpserver.c.
  */
 #include <stdbool.h>
 #include <stdint.h>

@@ -171,6 +171,7 @@ push_note_raw(struct push *p, const char *why)
 	}
 }
 
+/* Keeps the first head (up to the parser's cap) for push_note_raw. */
 static void
 push_keep_raw(struct push *p, const char *data, size_t len)
 {
@@ -180,7 +181,7 @@ push_keep_raw(struct push *p, const char *data, size_t len)
 		buf_release(&p->raw);	/* out of memory: no Id search */
 }
 
-/* The current message is over: a 1xx is followed by the next one. */
+/* An interim (1xx) head: not relayed; the final response follows it. */
 static int
 push_interim_head(struct push *p, struct httpmsg *m)
 {
