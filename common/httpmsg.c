@@ -593,6 +593,17 @@ httpmsg_frame_scan(struct httpmsg *m, struct httpmsg_frame *f,
 			return len;
 		case FS_DONE:
 			return i;
+		case FS_VALUE:
+			/* Most head bytes: an ordinary value, in a tight loop. */
+			if (f->field == FF_OTHER && !f->trailer) {
+				while (i < len && ((httpmsg_fclass[(unsigned char)
+				    data[i]] & FC_VCHAR) || data[i] == ' ' ||
+				    data[i] == '\t'))
+					i++;
+				if (i == len)
+					return i;
+			}
+			break;
 		case FS_CHUNK_DATA:
 			n = len - i;
 			if ((uint64_t)n > f->size)
