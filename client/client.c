@@ -16,6 +16,7 @@
 #include "config.h"
 #include "curlev.h"
 #include "duration.h"
+#include "httpreq.h"
 #include "httpserver.h"
 #include "pushprox_limits.h"
 #include "log.h"

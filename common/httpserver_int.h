@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "httpmsg.h"
+#include "httpreq.h"
 #include "httpserver.h"
 
 struct bufferevent;

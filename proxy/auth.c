@@ -23,7 +23,7 @@
 #include <openssl/x509.h>
 
 #include "auth.h"
-#include "httpserver.h"
+#include "httpreq.h"
 #include "log.h"
 #include "tls.h"
 #include "webconfig.h"

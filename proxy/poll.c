@@ -15,7 +15,7 @@
 #include "auth.h"
 #include "config.h"
 #include "duration.h"
-#include "httpserver.h"
+#include "httpreq.h"
 #include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"

@@ -23,7 +23,7 @@
 #include "config.h"
 #include "hop.h"
 #include "httpmsg.h"
-#include "httpserver.h"
+#include "httpreq.h"
 #include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"

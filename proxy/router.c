@@ -15,7 +15,7 @@
 #include "authlimit.h"
 #include "authpool.h"
 #include "config.h"
-#include "httpserver.h"
+#include "httpreq.h"
 #include "log.h"
 #include "poll.h"
 #include "proxy.h"

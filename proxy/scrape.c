@@ -21,7 +21,7 @@
 #include "duration.h"
 #include "hop.h"
 #include "httpmsg.h"
-#include "httpserver.h"
+#include "httpreq.h"
 #include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"

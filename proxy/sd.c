@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "httpserver.h"
+#include "httpreq.h"
 #include "log.h"
 #include "proxy.h"
 #include "registry.h"

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "httpreq.h"
 #include "httpserver.h"
 #include "log.h"
 #include "metrics.h"

@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "buf.h"
+#include "httpreq.h"
 #include "httpserver.h"
 #include "log.h"
 #include "pushprox_limits.h"

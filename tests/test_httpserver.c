@@ -23,6 +23,7 @@
 
 #include "buf.h"
 #include "httpmsg.h"
+#include "httpreq.h"
 #include "httpserver.h"
 #include "pushprox_limits.h"
 #include "log.h"
