@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "poller.h"
+#include "procstat.h"
 #include "scrape.h"
 
 #define CLIENT_METRICS_MAX_BYTES	(4 * 1024 * 1024)
@@ -62,7 +63,7 @@ client_metrics_add(struct client *c)
 	metrics_add_gauge_cb(r, "pushprox_client_scrapes_open",
 	    "Scrapes in memory, including refused ones being answered.",
 	    client_scrapes_gauge_cb, c);
-	metrics_add_process(r);
+	procstat_register(r);
 }
 
 /* GET /metrics, nothing else. */

@@ -10,7 +10,6 @@
  * family's series count is capped, since label values may come from
  * peers (FQDNs) and must not grow memory without bound.
  */
-#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "pushprox_limits.h"
 #include "log.h"
@@ -253,6 +251,13 @@ metrics_add_gauge_cb(struct metrics *reg, const char *name,
     const char *help, metric_value_cb cb, void *arg)
 {
 	metrics_add_cb(reg, METRIC_GAUGE, name, help, cb, arg);
+}
+
+void
+metrics_add_counter_cb(struct metrics *reg, const char *name,
+    const char *help, metric_value_cb cb, void *arg)
+{
+	metrics_add_cb(reg, METRIC_COUNTER, name, help, cb, arg);
 }
 
 /*
@@ -497,139 +502,4 @@ metrics_write(struct metrics *reg, struct buf *out)
 			return -1;
 	}
 	return metrics_family_write(reg->dropped, out) != 0 ? -1 : 0;
-}
-
-/* Field k (1-based, as in proc(5)) of /proc/self/stat, or NaN. */
-static double
-metrics_proc_stat_read(int k)
-{
-	char	 line[2048], *p, *end;
-	FILE	*f;
-	size_t	 n;
-	int	 field;
-
-	if ((f = fopen("/proc/self/stat", "re")) == NULL)
-		return NAN;
-	n = fread(line, 1, sizeof(line) - 1, f);
-	fclose(f);
-	line[n] = '\0';
-	/* The command name may hold spaces and ')': skip to the last ')'. */
-	if ((p = strrchr(line, ')')) == NULL)
-		return NAN;
-	p++;
-	for (field = 3; field < k; field++) {
-		while (*p == ' ')
-			p++;
-		while (*p != ' ' && *p != '\0')
-			p++;
-	}
-	while (*p == ' ')
-		p++;
-	if (*p == '\0')
-		return NAN;
-	return (double)strtoull(p, &end, 10);
-}
-
-/* Value after prefix at the start of a line of path, or NaN. */
-static double
-metrics_proc_line_read(const char *path, const char *prefix)
-{
-	char	 line[512], *p;
-	FILE	*f;
-	double	 v = NAN;
-	size_t	 plen = strlen(prefix);
-
-	if ((f = fopen(path, "re")) == NULL)
-		return NAN;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, prefix, plen) != 0)
-			continue;
-		for (p = line + plen; *p == ' '; p++)
-			;
-		/* procfs (and so client_golang) reads "unlimited" as ~0. */
-		if (strncmp(p, "unlimited", 9) == 0)
-			v = 18446744073709551615.0;
-		else
-			v = strtod(p, NULL);
-		break;
-	}
-	fclose(f);
-	return v;
-}
-
-enum metrics_proc {
-	METRICS_PROC_CPU,
-	METRICS_PROC_RSS,
-	METRICS_PROC_VSIZE,
-	METRICS_PROC_FDS,
-	METRICS_PROC_MAX_FDS,
-	METRICS_PROC_START,
-};
-
-static const struct {
-	const char		*name;
-	enum metric_type	 type;
-	const char		*help;
-} metrics_procs[] = {
-	{ "process_cpu_seconds_total", METRIC_COUNTER,
-	    "Total user and system CPU time spent in seconds." },
-	{ "process_resident_memory_bytes", METRIC_GAUGE,
-	    "Resident memory size in bytes." },
-	{ "process_virtual_memory_bytes", METRIC_GAUGE,
-	    "Virtual memory size in bytes." },
-	{ "process_open_fds", METRIC_GAUGE,
-	    "Number of open file descriptors." },
-	{ "process_max_fds", METRIC_GAUGE,
-	    "Maximum number of open file descriptors." },
-	{ "process_start_time_seconds", METRIC_GAUGE,
-	    "Start time of the process since unix epoch in seconds." },
-};
-
-/* Read afresh at each exposition, as client_golang does. */
-static double
-metrics_process_read(void *arg)
-{
-	long		 hz = sysconf(_SC_CLK_TCK);
-	long		 page = sysconf(_SC_PAGESIZE);
-	DIR		*d;
-	struct dirent	*de;
-	double		 n = 0;
-
-	if (hz <= 0)
-		hz = 100;
-	switch ((enum metrics_proc)(uintptr_t)arg) {
-	case METRICS_PROC_CPU:
-		return (metrics_proc_stat_read(14) +
-		    metrics_proc_stat_read(15)) / (double)hz;
-	case METRICS_PROC_RSS:
-		return metrics_proc_stat_read(24) *
-		    (double)(page > 0 ? page : 4096);
-	case METRICS_PROC_VSIZE:
-		return metrics_proc_stat_read(23);
-	case METRICS_PROC_FDS:
-		if ((d = opendir("/proc/self/fd")) == NULL)
-			return NAN;
-		while ((de = readdir(d)) != NULL)
-			n += de->d_name[0] != '.';
-		closedir(d);
-		return n;
-	case METRICS_PROC_MAX_FDS:
-		return metrics_proc_line_read("/proc/self/limits",
-		    "Max open files");
-	case METRICS_PROC_START:
-		return metrics_proc_line_read("/proc/stat", "btime") +
-		    metrics_proc_stat_read(22) / (double)hz;
-	}
-	return NAN;
-}
-
-void
-metrics_add_process(struct metrics *reg)
-{
-	size_t	 i;
-
-	for (i = 0; i < sizeof(metrics_procs) / sizeof(metrics_procs[0]); i++)
-		metrics_add_cb(reg, metrics_procs[i].type,
-		    metrics_procs[i].name, metrics_procs[i].help,
-		    metrics_process_read, (void *)(uintptr_t)i);
 }

@@ -43,8 +43,9 @@ struct metric *metrics_add(struct metrics *reg, enum metric_type type,
 void metrics_add_gauge_cb(struct metrics *reg, const char *name,
     const char *help, metric_value_cb cb, void *arg);
 
-/* Adds process_* metrics (cpu, rss, fds, max fds, start time) of /proc/self. */
-void metrics_add_process(struct metrics *reg);
+/* Adds an unlabeled counter whose value is cb(arg) at exposition time. */
+void metrics_add_counter_cb(struct metrics *reg, const char *name,
+    const char *help, metric_value_cb cb, void *arg);
 
 /*
  * Changes a series; the label values follow v, one const char * per label

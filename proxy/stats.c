@@ -10,6 +10,7 @@
 #include "httpserver.h"
 #include "log.h"
 #include "metrics.h"
+#include "procstat.h"
 #include "proxy.h"
 #include "registry.h"
 #include "stats.h"
@@ -122,7 +123,7 @@ stats_new(struct proxy *px)
 	metrics_add_gauge_cb(st->reg, "pushprox_proxy_client_capacity",
 	    "Idle clients this proxy can hold: the open-file limit less a "
 	    "reserve, at most --web.max-connections.", stats_capacity_cb, px);
-	metrics_add_process(st->reg);
+	procstat_register(st->reg);
 	return st;
 }
 
