@@ -6,6 +6,17 @@
 #ifndef PUSHPROX_LIMITS_H
 #define PUSHPROX_LIMITS_H
 
+/*
+ * A limit as a flag default (flag defaults are strings in flag syntax,
+ * see common/flags.h): LIMIT_STR(LIMIT_AUTH_QUEUE) is "32".  Only a limit
+ * written as one literal stringifies well; one with a unit is written as a
+ * literal in the flag's unit (LIMIT_X_S 30) with the value code uses
+ * derived from it (LIMIT_X_MS), and the default is LIMIT_STR(LIMIT_X_S)
+ * "s".  Shared by proxy/config.c and client/config.c (added by proxy9).
+ */
+#define LIMIT_XSTR(x)	#x
+#define LIMIT_STR(x)	LIMIT_XSTR(x)
+
 /* HTTP messages (both daemons). */
 #define LIMIT_MAX_HEADER_BYTES      (16 * 1024)   /* request line + headers */
 #define LIMIT_MAX_HEADERS           100           /* fixed: header count */
