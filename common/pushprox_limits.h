@@ -18,7 +18,8 @@
 #define LIMIT_STR(x)	LIMIT_XSTR(x)
 
 /* HTTP messages (both daemons). */
-#define LIMIT_MAX_HEADER_BYTES      (16 * 1024)   /* request line + headers */
+#define LIMIT_MAX_HEADER_KIB        16            /* request line + headers */
+#define LIMIT_MAX_HEADER_BYTES      (LIMIT_MAX_HEADER_KIB * 1024)
 #define LIMIT_MAX_HEADERS           100           /* fixed: header count */
 #define LIMIT_MAX_REASON_BYTES      128           /* fixed: a relayed reason
                                                      phrase longer (or not
@@ -28,7 +29,8 @@
                                                      one push */
 #define LIMIT_MAX_FQDN_BYTES        253           /* fixed: DNS name length */
 #define LIMIT_MAX_POLL_BODY_BYTES   1024          /* body of POST /poll */
-#define LIMIT_MAX_PUSH_BYTES        (256LL << 20) /* body of POST /push */
+#define LIMIT_MAX_PUSH_MIB          256           /* body of POST /push */
+#define LIMIT_MAX_PUSH_BYTES        (LIMIT_MAX_PUSH_MIB * 1024LL * 1024)
 #define LIMIT_MAX_SCRAPE_REQ_BYTES  (64 * 1024)   /* poll answer body */
 #define LIMIT_MAX_CONNECTIONS       100000        /* proxy: open connections */
 #define LIMIT_MAX_POLLS_PER_FQDN    16            /* proxy: parked polls each */
@@ -44,6 +46,31 @@
                                                      a burst); more: 429 */
 #define LIMIT_AUTH_SOURCES          4096          /* fixed: sources whose
                                                      failures are counted */
+#define LIMIT_AUTH_HASH_BYTES       128           /* fixed: a user's hash
+                                                     (bcrypt's are 60) */
+#define LIMIT_AUTH_PASSWORD_BYTES   768           /* fixed: a decoded
+                                                     "user:password" */
+
+/* Proxy: client identity (--client.auth), scrapes, /metrics. */
+#define LIMIT_CLIENT_TOKENS         100000        /* fixed: lines of
+                                                     --client.tokens-file */
+#define LIMIT_TOKEN_PATTERNS        16            /* fixed: FQDN patterns
+                                                     of one token */
+#define LIMIT_TOKEN_LINE_BYTES      4096          /* fixed: one line of
+                                                     --client.tokens-file */
+#define LIMIT_CERT_NAMES            32            /* fixed: SAN/CN names of a
+                                                     client certificate
+                                                     matched against an FQDN */
+#define LIMIT_SCRAPE_TIMEOUT_S      15            /* without a timeout header */
+#define LIMIT_SCRAPE_MAX_TIMEOUT_MIN 5            /* longer ones are clamped */
+#define LIMIT_REGISTRATION_MIN      5             /* a silent client stays
+                                                     registered */
+#define LIMIT_POLL_TIMEOUT_S        30            /* a poll without work is
+                                                     answered 204 */
+#define LIMIT_SWEEP_MS              1000          /* fixed: expired clients
+                                                     are forgotten this often */
+#define LIMIT_METRICS_BYTES         (64 * 1024 * 1024) /* fixed: the proxy's
+                                                     /metrics exposition */
 
 /*
  * Output buffering: a relayed body never queues more than this per side,
@@ -53,13 +80,17 @@
 #define LIMIT_RELAY_HIGH_WATER      (256 * 1024)  /* fixed */
 #define LIMIT_READ_CHUNK            (64 * 1024)   /* fixed: one read */
 
-/* Deadlines, in milliseconds. */
-#define LIMIT_IDLE_TIMEOUT_MS       (5 * 60 * 1000) /* keep-alive idle */
-#define LIMIT_READ_TIMEOUT_MS       (30 * 1000)     /* headers/body stall */
-#define LIMIT_READ_HEADER_TIMEOUT_MS (10 * 1000)    /* a whole request head,
+/* Deadlines, in the flag's unit and in milliseconds. */
+#define LIMIT_IDLE_TIMEOUT_MIN      5               /* keep-alive idle */
+#define LIMIT_IDLE_TIMEOUT_MS       (LIMIT_IDLE_TIMEOUT_MIN * 60 * 1000)
+#define LIMIT_READ_TIMEOUT_S        30              /* headers/body stall */
+#define LIMIT_READ_TIMEOUT_MS       (LIMIT_READ_TIMEOUT_S * 1000)
+#define LIMIT_READ_HEADER_TIMEOUT_S 10              /* a whole request head,
                                                      from its first byte (or
                                                      accept, TLS included) */
-#define LIMIT_WRITE_TIMEOUT_MS      (30 * 1000)     /* reply stall */
+#define LIMIT_READ_HEADER_TIMEOUT_MS (LIMIT_READ_HEADER_TIMEOUT_S * 1000)
+#define LIMIT_WRITE_TIMEOUT_S       30              /* reply stall */
+#define LIMIT_WRITE_TIMEOUT_MS      (LIMIT_WRITE_TIMEOUT_S * 1000)
 #define LIMIT_SHUTDOWN_GRACE_MS     (5 * 1000)      /* fixed: SIGTERM drain */
 
 /* Client. */

@@ -1,6 +1,7 @@
 /*
  * The proxy's flag table: names and defaults follow the reference PushProx
- * proxy where it has the flag; every other limit is named here too.
+ * proxy where it has the flag.  Every default that is a limit comes from
+ * common/pushprox_limits.h (LIMIT_STR), never a second literal.
  */
 #include <stddef.h>
 
@@ -12,69 +13,81 @@
 
 #define DAY_MS	(24LL * 3600 * 1000)
 #define OFF(f)	offsetof(struct proxy_config, f)
-#define CONFIG_XSTR(x)	#x
-#define CONFIG_STR(x)	CONFIG_XSTR(x)	/* a limit as a flag default */
 
 static const struct flag_def proxy_flags[] = {
 	{ "web.listen-address", FLAG_STRING, ":8080", 0, 0, NULL,
 	  OFF(listen_address), FLAG_REQUIRED,
 	  "Address to listen on for Prometheus and clients (host:port, :port "
 	  "or [v6]:port)" },
-	{ "scrape.default-timeout", FLAG_DURATION, "15s", 1, DAY_MS, NULL,
+	{ "scrape.default-timeout", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_SCRAPE_TIMEOUT_S) "s", 1, DAY_MS, NULL,
 	  OFF(scrape_default_timeout_ms), 0,
 	  "Scrape timeout when Prometheus sends no "
 	  "X-Prometheus-Scrape-Timeout-Seconds" },
-	{ "scrape.max-timeout", FLAG_DURATION, "5m", 1, DAY_MS, NULL,
+	{ "scrape.max-timeout", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_SCRAPE_MAX_TIMEOUT_MIN) "m", 1, DAY_MS, NULL,
 	  OFF(scrape_max_timeout_ms), 0,
 	  "Longer scrape timeouts are clamped to this" },
-	{ "registration.timeout", FLAG_DURATION, "5m", 1000, 365 * DAY_MS,
+	{ "registration.timeout", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_REGISTRATION_MIN) "m", 1000, 365 * DAY_MS,
 	  NULL, OFF(registration_timeout_ms), 0,
 	  "A client with no poll open and none within this long leaves "
 	  "/clients" },
-	{ "poll.timeout", FLAG_DURATION, "30s", 100, DAY_MS, NULL,
+	{ "poll.timeout", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_POLL_TIMEOUT_S) "s", 100, DAY_MS, NULL,
 	  OFF(poll_timeout_ms), 0,
 	  "A poll that gets no scrape within this long is answered 204 (keep "
 	  "it below load balancers' idle timeouts)" },
-	{ "poll.max-per-client", FLAG_INT, "16", 1, 100000, NULL,
+	{ "poll.max-per-client", FLAG_INT,
+	  LIMIT_STR(LIMIT_MAX_POLLS_PER_FQDN), 1, 100000, NULL,
 	  OFF(max_polls_per_client), 0,
 	  "Polls one FQDN may have waiting at once; more are answered 429" },
-	{ "web.max-connections", FLAG_INT, "100000", 1, 10000000, NULL,
+	{ "web.max-connections", FLAG_INT,
+	  LIMIT_STR(LIMIT_MAX_CONNECTIONS), 1, 10000000, NULL,
 	  OFF(max_connections), 0,
 	  "Open connections at most; more are answered 503 and closed" },
-	{ "web.max-header-size", FLAG_BYTES, "16KiB", 1024, 1 << 20, NULL,
+	{ "web.max-header-size", FLAG_BYTES,
+	  LIMIT_STR(LIMIT_MAX_HEADER_KIB) "KiB", 1024, 1 << 20, NULL,
 	  OFF(max_header_bytes), 0,
 	  "Largest request line plus headers (also of a pushed response)" },
-	{ "push.max-size", FLAG_BYTES, "256MiB", 1024, 1LL << 40, NULL,
+	{ "push.max-size", FLAG_BYTES,
+	  LIMIT_STR(LIMIT_MAX_PUSH_MIB) "MiB", 1024, 1LL << 40, NULL,
 	  OFF(max_push_bytes), 0,
 	  "Largest push body (a scrape result); larger ones are answered 413" },
-	{ "web.read-timeout", FLAG_DURATION, "30s", 100, DAY_MS, NULL,
+	{ "web.read-timeout", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_READ_TIMEOUT_S) "s", 100, DAY_MS, NULL,
 	  OFF(read_timeout_ms), 0,
 	  "A request whose head or body stalls this long is dropped" },
-	{ "web.read-header-timeout", FLAG_DURATION, "10s", 100, DAY_MS, NULL,
+	{ "web.read-header-timeout", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_READ_HEADER_TIMEOUT_S) "s", 100, DAY_MS, NULL,
 	  OFF(read_header_timeout_ms), 0,
 	  "A request head not complete this long after its first byte (a new "
 	  "connection's: after accept, TLS handshake included) is answered "
 	  "408 and its connection closed, however slowly bytes arrive" },
-	{ "web.idle-timeout", FLAG_DURATION, "5m", 100, DAY_MS, NULL,
+	{ "web.idle-timeout", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_IDLE_TIMEOUT_MIN) "m", 100, DAY_MS, NULL,
 	  OFF(idle_timeout_ms), 0,
 	  "A keep-alive connection idle this long between requests is closed" },
-	{ "web.write-timeout", FLAG_DURATION, "30s", 100, DAY_MS, NULL,
+	{ "web.write-timeout", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_WRITE_TIMEOUT_S) "s", 100, DAY_MS, NULL,
 	  OFF(write_timeout_ms), 0,
 	  "A reply that cannot be written for this long is dropped" },
 	{ "web.config.file", FLAG_STRING, "", 0, 0, NULL,
 	  OFF(web_config_file), 0,
 	  "Exporter-toolkit web config (tls_server_config, basic_auth_users); "
 	  "SIGHUP reloads it" },
-	{ "web.auth-threads", FLAG_INT, CONFIG_STR(LIMIT_AUTH_THREADS), 1, 64, NULL,
+	{ "web.auth-threads", FLAG_INT,
+	  LIMIT_STR(LIMIT_AUTH_THREADS), 1, 64, NULL,
 	  OFF(auth_threads), 0,
 	  "Threads that check passwords never verified before (bcrypt), "
 	  "off the event loop" },
-	{ "web.auth-queue-size", FLAG_INT, CONFIG_STR(LIMIT_AUTH_QUEUE), 1, 100000,
-	  NULL, OFF(auth_queue_size), 0,
+	{ "web.auth-queue-size", FLAG_INT,
+	  LIMIT_STR(LIMIT_AUTH_QUEUE), 1, 100000, NULL, OFF(auth_queue_size), 0,
 	  "Password checks that may wait for a thread; more are answered 503 "
 	  "at once" },
-	{ "web.auth-failure-limit", FLAG_INT, CONFIG_STR(LIMIT_AUTH_FAILURES_PER_MIN),
-	  0, 60000, NULL, OFF(auth_failure_limit), 0,
+	{ "web.auth-failure-limit", FLAG_INT,
+	  LIMIT_STR(LIMIT_AUTH_FAILURES_PER_MIN), 0, 60000, NULL,
+	  OFF(auth_failure_limit), 0,
 	  "Failed password checks one source address (IPv6: /64) may make "
 	  "per minute, in a burst or spread out; more are answered 429 "
 	  "without a check (0: no limit). Verified passwords never count" },
@@ -135,4 +148,11 @@ void
 proxy_config_free(struct proxy_config *cfg)
 {
 	flags_free(proxy_flags, PROXY_NFLAGS, cfg);
+}
+
+const struct flag_def *
+proxy_config_flags(size_t *n)
+{
+	*n = PROXY_NFLAGS;
+	return proxy_flags;
 }

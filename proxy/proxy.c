@@ -22,8 +22,6 @@
 #include "tls.h"
 #include "webconfig.h"
 
-#define PROXY_SWEEP_MS	1000
-
 int64_t
 proxy_now_ms(const struct proxy *px)
 {
@@ -82,7 +80,7 @@ proxy_new(struct event_base *base, const struct proxy_config *cfg)
 		return NULL;
 	}
 	httpserver_set_reply_cb(px->server, stats_reply_cb);
-	duration_to_timeval(PROXY_SWEEP_MS, &tv);
+	duration_to_timeval(LIMIT_SWEEP_MS, &tv);
 	event_add(px->sweep_ev, &tv);
 	return px;
 }

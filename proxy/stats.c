@@ -3,6 +3,7 @@
  * waiting polls, connections) are computed at exposition time from the
  * context, so they can never drift from the truth.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,10 +13,9 @@
 #include "metrics.h"
 #include "procstat.h"
 #include "proxy.h"
+#include "pushprox_limits.h"
 #include "registry.h"
 #include "stats.h"
-
-#define STATS_MAX_EXPOSITION	(64 * 1024 * 1024)
 
 static const double stats_buckets[] = {
 	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -140,11 +140,13 @@ void
 stats_reply(struct stats *st, struct httpreq *req)
 {
 	struct buf out;
+	char limit[32];
 
-	buf_init(&out, STATS_MAX_EXPOSITION);
+	buf_init(&out, LIMIT_METRICS_BYTES);
 	if (metrics_write(st->reg, &out) == -1) {
-		log_error("metrics exposition too large", "limit_bytes",
-		    "67108864");
+		snprintf(limit, sizeof(limit), "%d", LIMIT_METRICS_BYTES);
+		log_error("metrics exposition too large", "where", "/metrics",
+		    "limit_bytes", limit);
 		httpreq_reply_text(req, 500, "metrics exposition too large");
 	} else
 		httpreq_reply(req, 200, METRICS_CONTENT_TYPE, out.data,
