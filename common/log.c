@@ -29,7 +29,10 @@ static struct {
 	FILE		*out;		/* NULL: stderr */
 	log_hook_cb	 hook;
 	void		*hook_arg;
-} log_state = { LOG_LEVEL_INFO, LOG_FORMAT_LOGFMT, NULL, NULL, NULL };
+	log_hook_cb	 warn_hook;	/* warn and above, whatever the level */
+	void		*warn_hook_arg;
+} log_state = { LOG_LEVEL_INFO, LOG_FORMAT_LOGFMT, NULL, NULL, NULL, NULL,
+    NULL };
 
 void
 log_setup(enum log_level level, enum log_format format, FILE *out)
@@ -44,6 +47,13 @@ log_set_hook(log_hook_cb hook, void *arg)
 {
 	log_state.hook = hook;
 	log_state.hook_arg = arg;
+}
+
+void
+log_set_warn_hook(log_hook_cb hook, void *arg)
+{
+	log_state.warn_hook = hook;
+	log_state.warn_hook_arg = arg;
 }
 
 bool
@@ -263,16 +273,27 @@ log_timestamp_format(char *ts, size_t len)
 	snprintf(ts, len, "%s.%03ldZ", sec, now.tv_nsec / 1000000);
 }
 
+/* Whether the warn hook wants an event at this level. */
+static bool
+log_warn_hooked(enum log_level level)
+{
+	return level >= LOG_LEVEL_WARN && log_state.warn_hook != NULL;
+}
+
 static void
 log_write(enum log_level level, const char *line, size_t len)
 {
 	FILE	*out = log_state.out != NULL ? log_state.out : stderr;
 
-	fwrite(line, 1, len, out);
-	fputc('\n', out);
-	fflush(out);
-	if (log_state.hook != NULL)
-		log_state.hook(level, line, log_state.hook_arg);
+	if (log_enabled(level)) {
+		fwrite(line, 1, len, out);
+		fputc('\n', out);
+		fflush(out);
+		if (log_state.hook != NULL)
+			log_state.hook(level, line, log_state.hook_arg);
+	}
+	if (log_warn_hooked(level))
+		log_state.warn_hook(level, line, log_state.warn_hook_arg);
 }
 
 void
@@ -284,7 +305,7 @@ log_emit(enum log_level level, const char *caller, const char *msg, ...)
 	char		 ts[64];
 	int		 r = 0;
 
-	if (!log_enabled(level))
+	if (!log_enabled(level) && !log_warn_hooked(level))
 		return;
 	log_timestamp_format(ts, sizeof(ts));
 	buf_init(&b, LOG_MAX_LINE);

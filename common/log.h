@@ -36,6 +36,13 @@ void log_setup(enum log_level level, enum log_format format, FILE *out);
 /* Installs a hook (NULL removes it); lines still go to the stream. */
 void log_set_hook(log_hook_cb hook, void *arg);
 
+/*
+ * Installs a second hook (NULL removes it) that sees every event at warn
+ * level and above, formatted, even when the threshold hides it: the unit
+ * tests' check that no test warns unexpectedly (tests/testlog.c).
+ */
+void log_set_warn_hook(log_hook_cb hook, void *arg);
+
 /* Whether a message at this level would be emitted. */
 bool log_enabled(enum log_level level);
 

@@ -27,6 +27,7 @@
 #include "httpserver.h"
 #include "pushprox_limits.h"
 #include "log.h"
+#include "testlog.h"
 
 #define WAIT_MS		5000	/* the bound on every wait */
 #define MAX_CLIS	8
@@ -698,6 +699,7 @@ START_TEST(test_read_body_too_large)
 {
 	struct cli *c = cli_open();
 
+	test_expect_log(LOG_LEVEL_WARN, "request body too large");
 	cli_sends(c, "POST /echo HTTP/1.1\r\nContent-Length: 17\r\n\r\n"
 	    "0123456789abcdefg");
 	ck_assert_int_eq(cli_response(c), 413);
@@ -730,6 +732,7 @@ START_TEST(test_read_body_too_large_big)
 	int64_t deadline = now_ms() + WAIT_MS;
 
 	memset(chunk, 'x', sizeof(chunk));
+	test_expect_log(LOG_LEVEL_WARN, "request body too large");
 	snprintf(chunk, sizeof(chunk),
 	    "POST /echo HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", total);
 	cli_sends(c, chunk);
@@ -1120,6 +1123,7 @@ START_TEST(test_connection_cap)
 	struct cli *c1, *c2, *c3, *c4;
 
 	cfg.max_connections = 2;
+	test_expect_log(LOG_LEVEL_WARN, "connection refused: limit reached");
 	start_server(&cfg);
 	c1 = cli_open();
 	c2 = cli_open();
@@ -1405,6 +1409,7 @@ START_TEST(test_idle_eviction)
 	struct cli *c1, *c2, *c3, *c4, *c5;
 
 	cfg.max_connections = 3;
+	test_expect_log(LOG_LEVEL_WARN, "connection refused: limit reached");
 	start_server(&cfg);
 	c1 = cli_open();
 	cli_sends(c1, "GET /hello HTTP/1.1\r\n\r\n");
@@ -1536,6 +1541,7 @@ START_TEST(test_listen_addresses)
 {
 	struct httpserver *s;
 
+	test_expect_log(LOG_LEVEL_ERROR, "msg=\"cannot listen");
 	s = httpserver_new(T.base, &default_cfg, handler, &T);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_eq(httpserver_listen(s, "nonsense"), -1);

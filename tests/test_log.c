@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "testlog.h"
 
 struct log_capture {
 	char	 lines[8][1024];
@@ -66,6 +67,7 @@ START_TEST(test_log_logfmt_stream)
 	FILE *f = open_memstream(&mem, &len);
 	regex_t re;
 
+	test_expect_log(LOG_LEVEL_WARN, "msg=y");
 	log_setup(LOG_LEVEL_DEBUG, LOG_FORMAT_LOGFMT, f);
 	log_debug("x", "k", "v");
 	log_warn("y");
@@ -87,6 +89,7 @@ START_TEST(test_log_logfmt_escaping)
 	size_t len = 0;
 	FILE *f = open_memstream(&mem, &len);
 
+	test_expect_log(LOG_LEVEL_ERROR, "caller=fn level=error msg=m ");
 	log_setup(LOG_LEVEL_INFO, LOG_FORMAT_LOGFMT, f);
 	log_set_hook(log_capture_hook, &c);
 	log_emit(LOG_LEVEL_ERROR, "fn", "m", "a", "a\"b\nc", "eq", "x=y",
@@ -111,6 +114,8 @@ START_TEST(test_log_threshold)
 	struct log_capture c = { .n = 0 };
 	FILE *f = fopen("/dev/null", "w");
 
+	test_expect_log(LOG_LEVEL_WARN, "msg=c");
+	test_expect_log(LOG_LEVEL_ERROR, "msg=d");
 	log_setup(LOG_LEVEL_WARN, LOG_FORMAT_LOGFMT, f);
 	log_set_hook(log_capture_hook, &c);
 	ck_assert(!log_enabled(LOG_LEVEL_INFO));
@@ -138,6 +143,7 @@ START_TEST(test_log_json)
 	void *it;
 	size_t i;
 
+	test_expect_log(LOG_LEVEL_WARN, "\"msg\":\"say \\\"hi\\\"\"");
 	log_setup(LOG_LEVEL_DEBUG, LOG_FORMAT_JSON, f);
 	log_set_hook(log_capture_hook, &c);
 	log_emit(LOG_LEVEL_WARN, "fn", "say \"hi\"", "a", "a\"b\nc\\",
@@ -201,10 +207,36 @@ START_TEST(test_log_names)
 }
 END_TEST
 
+/* The warn hook sees warn and error events, even below the threshold. */
+START_TEST(test_log_warn_hook)
+{
+	struct log_capture c = { .n = 0 }, w = { .n = 0 };
+	FILE *f = fopen("/dev/null", "w");
+
+	log_setup(LOG_LEVEL_ERROR, LOG_FORMAT_LOGFMT, f);
+	log_set_hook(log_capture_hook, &c);
+	log_set_warn_hook(log_capture_hook, &w);
+	log_info("a");
+	log_warn("b", "k", "v");
+	log_error("c");
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_int_eq(w.n, 2);
+	ck_assert_int_eq(w.levels[0], LOG_LEVEL_WARN);
+	ck_assert_ptr_nonnull(strstr(w.lines[0], "level=warn msg=b k=v"));
+	ck_assert_int_eq(w.levels[1], LOG_LEVEL_ERROR);
+	ck_assert_str_eq(w.lines[1], c.lines[0]);
+	log_set_warn_hook(NULL, NULL);
+	log_warn("d");
+	ck_assert_int_eq(w.n, 2);
+	fclose(f);
+}
+END_TEST
+
 START_TEST(test_log_fatal_aborts)
 {
 	FILE *f = fopen("/dev/null", "w");
 
+	test_expect_log(LOG_LEVEL_ERROR, "msg=boom");
 	log_setup(LOG_LEVEL_INFO, LOG_FORMAT_LOGFMT, f);
 	fatal("boom");
 }
@@ -223,6 +255,7 @@ log_suite(void)
 	tcase_add_test(tc, test_log_json);
 	tcase_add_test(tc, test_log_long_value);
 	tcase_add_test(tc, test_log_names);
+	tcase_add_test(tc, test_log_warn_hook);
 	tcase_add_test_raise_signal(tc, test_log_fatal_aborts, SIGABRT);
 	suite_add_tcase(s, tc);
 	return s;

@@ -9,6 +9,7 @@
 
 #include "pushprox_limits.h"
 #include "metrics.h"
+#include "testlog.h"
 
 #define DROPPED_FAMILY \
 	"# HELP pushprox_metrics_series_dropped_total Series not created " \
@@ -246,6 +247,7 @@ START_TEST(test_metrics_duplicate_name)
 {
 	struct metrics *reg = metrics_new();
 
+	test_expect_log(LOG_LEVEL_ERROR, "duplicate metric name");
 	metrics_add(reg, METRIC_GAUGE, "dup", "D.", NULL, NULL, 0);
 	metrics_add(reg, METRIC_GAUGE, "dup", "D.", NULL, NULL, 0);
 }

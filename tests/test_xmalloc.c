@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testlog.h"
 #include "xmalloc.h"
 
 START_TEST(test_xmalloc_ok)
@@ -26,7 +27,10 @@ END_TEST
 /* An impossible size is fatal (abort), never a NULL return. */
 START_TEST(test_xmalloc_overflow_fatal)
 {
-	void	*p = xreallocarray(NULL, SIZE_MAX, 2, "test overflow");
+	void	*p;
+
+	test_expect_log(LOG_LEVEL_ERROR, "out of memory: test overflow");
+	p = xreallocarray(NULL, SIZE_MAX, 2, "test overflow");
 
 	free(p);
 }
