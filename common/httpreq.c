@@ -182,9 +182,9 @@ httpreq_reserve_headers(struct httpreq *r, size_t head_max)
 	/*
 	 * A parsed header line "N:v" is relayed as "N: v": at most one byte
 	 * more per header, and the parser holds at most LIMIT_MAX_HEADERS.
-	 * Our own headers keep their HTTPSERVER_MAX_REPLY_HEADERS.
+	 * Our own headers keep their LIMIT_REPLY_HEADER_BYTES.
 	 */
-	size_t max = HTTPSERVER_MAX_REPLY_HEADERS + head_max + LIMIT_MAX_HEADERS;
+	size_t max = LIMIT_REPLY_HEADER_BYTES + head_max + LIMIT_MAX_HEADERS;
 
 	if (max > r->reply_headers.max)
 		r->reply_headers.max = max;

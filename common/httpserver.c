@@ -306,7 +306,7 @@ conn_headers_cb(struct httpmsg *m, void *arg)
 	}
 	r->conn = c;
 	buf_init(&r->body, 0);
-	buf_init(&r->reply_headers, HTTPSERVER_MAX_REPLY_HEADERS);
+	buf_init(&r->reply_headers, LIMIT_REPLY_HEADER_BYTES);
 	event_base_gettimeofday_cached(c->srv->base, &r->start);
 	c->req = r;
 	c->nrequests++;
@@ -571,7 +571,7 @@ conn_reply_error(struct httpconn *c, int status, const char *text)
 		}
 		r->conn = c;
 		buf_init(&r->body, 0);
-		buf_init(&r->reply_headers, HTTPSERVER_MAX_REPLY_HEADERS);
+		buf_init(&r->reply_headers, LIMIT_REPLY_HEADER_BYTES);
 		c->req = r;
 	}
 	log_debug("bad request", "peer", c->peer, "error", text);
@@ -782,7 +782,7 @@ httpserver_listen(struct httpserver *s, const char *addr)
 {
 	struct listener *l;
 
-	if (s->nlisteners == HTTPSERVER_MAX_LISTENERS) {
+	if (s->nlisteners == LIMIT_LISTENERS) {
 		log_error("too many listen addresses", "address", addr);
 		return -1;
 	}

@@ -19,13 +19,11 @@
 #include "httpmsg.h"
 #include "httpreq.h"
 #include "httpserver.h"
+#include "pushprox_limits.h"
 
 struct bufferevent;
 struct event;
 struct listener;
-
-#define HTTPSERVER_MAX_LISTENERS	4
-#define HTTPSERVER_MAX_REPLY_HEADERS	(8 * 1024)
 
 enum conn_state {
 	CONN_IDLE,
@@ -97,7 +95,7 @@ struct httpserver {
 	httpserver_reply_cb	 reply_cb;
 	void			*arg;
 	SSL_CTX			*tls;
-	struct listener		*listeners[HTTPSERVER_MAX_LISTENERS];
+	struct listener		*listeners[LIMIT_LISTENERS];
 	size_t			 nlisteners;
 	struct httpconn_list	 conns;
 	size_t			 nconns;

@@ -23,6 +23,7 @@
 #include "duration.h"
 #include "listener.h"
 #include "log.h"
+#include "pushprox_limits.h"
 
 struct listener {
 	struct evconnlistener	*evl;
@@ -96,20 +97,21 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 	int err = EVUTIL_SOCKET_ERROR();
 
 	time_t now = time(NULL);
-	char count[32];
+	char count[32], pause[32];
 
 	/* Out of descriptors this repeats every pause: warn every 10 s. */
 	l->failures++;
 	if (now - l->last_warn >= 10) {
 		snprintf(count, sizeof(count), "%lu", l->failures);
+		snprintf(pause, sizeof(pause), "%dms", LIMIT_ACCEPT_PAUSE_MS);
 		log_warn("accept failed; pausing accepts", "address", l->addr,
 		    "error", evutil_socket_error_to_string(err), "pause",
-		    "100ms", "failures", count);
+		    pause, "failures", count);
 		l->last_warn = now;
 		l->failures = 0;
 	}
 	evconnlistener_disable(l->evl);
-	duration_to_timeval(LISTENER_PAUSE_MS, &tv);
+	duration_to_timeval(LIMIT_ACCEPT_PAUSE_MS, &tv);
 	evtimer_add(l->resume_ev, &tv);
 }
 

@@ -4,7 +4,7 @@
  * address, one dual-stack socket) or "[v6]:port".  Accepted sockets get
  * TCP_NODELAY and TCP keepalive (dead peers are found even when silent),
  * and when accept fails for lack of descriptors the listener pauses for
- * LISTENER_PAUSE_MS instead of spinning on a full accept queue.
+ * LIMIT_ACCEPT_PAUSE_MS instead of spinning on a full accept queue.
  */
 #ifndef PUSHPROX_LISTENER_H
 #define PUSHPROX_LISTENER_H
@@ -12,8 +12,6 @@
 #include <stddef.h>
 
 #include <event2/util.h>
-
-#define LISTENER_PAUSE_MS	100
 
 struct event_base;
 struct listener;

@@ -3,7 +3,8 @@
  * line before a single fwrite, so concurrent writers to the same stream
  * (other processes sharing stderr) never interleave within a line.  Every
  * value is escaped here: a peer-supplied string can neither split a line
- * nor forge a key, in logfmt or JSON.  Values longer than LOG_MAX_VALUE
+ * nor forge a key, in logfmt or JSON.  Values longer than
+ * LIMIT_LOG_VALUE_BYTES
  * are cut, so one huge header cannot blow up the log.
  */
 #include <stdarg.h>
@@ -15,9 +16,8 @@
 
 #include "buf.h"
 #include "log.h"
+#include "pushprox_limits.h"
 
-#define LOG_MAX_VALUE	4096		/* input bytes kept per value */
-#define LOG_MAX_LINE	(256 * 1024)
 
 const char *const log_level_names[] = { "debug", "info", "warn", "error",
     NULL };
@@ -234,10 +234,10 @@ log_field_write(struct buf *b, bool first, const char *key,
 
 	if (val == NULL)
 		val = "";
-	n = strnlen(val, LOG_MAX_VALUE + 1);
-	if (n > LOG_MAX_VALUE) {
+	n = strnlen(val, LIMIT_LOG_VALUE_BYTES + 1);
+	if (n > LIMIT_LOG_VALUE_BYTES) {
 		/* Cut on a character boundary so JSON stays valid UTF-8. */
-		n = LOG_MAX_VALUE;
+		n = LIMIT_LOG_VALUE_BYTES;
 		while (n > 0 && ((unsigned char)val[n] & 0xc0) == 0x80)
 			n--;
 	}
@@ -308,7 +308,7 @@ log_emit(enum log_level level, const char *caller, const char *msg, ...)
 	if (!log_enabled(level) && !log_warn_hooked(level))
 		return;
 	log_timestamp_format(ts, sizeof(ts));
-	buf_init(&b, LOG_MAX_LINE);
+	buf_init(&b, LIMIT_LOG_LINE_BYTES);
 	if (log_state.format == LOG_FORMAT_JSON)
 		r |= buf_append(&b, "{", 1);
 	r |= log_field_write(&b, true, "ts", ts);

@@ -23,7 +23,6 @@
 #include "metrics.h"
 #include "strmap.h"
 
-#define METRICS_MAX_LABELS	16
 #define METRICS_DROPPED_NAME	"pushprox_metrics_series_dropped_total"
 
 /* One allocation: the header, the bucket counts, then the labels text. */
@@ -41,7 +40,7 @@ struct metric {
 	enum metric_type	 type;
 	char			*name;	/* these 3 follow the struct */
 	char			*help;
-	char			*labels[METRICS_MAX_LABELS];
+	char			*labels[LIMIT_METRIC_LABELS];
 	size_t			 nlabels;
 	double			*buckets;
 	size_t			 nbuckets;
@@ -141,7 +140,7 @@ metrics_family_new(struct metrics *reg, enum metric_type type,
 			*q++ = '\0';
 		else
 			q = p + strlen(p);
-		if (m->nlabels == METRICS_MAX_LABELS)
+		if (m->nlabels == LIMIT_METRIC_LABELS)
 			fatal("too many labels");
 		if (!metrics_name_check(p, false) || strncmp(p, "__", 2) == 0 ||
 		    (type == METRIC_HISTOGRAM && strcmp(p, "le") == 0))

@@ -1,7 +1,10 @@
 /*
- * Every named limit of pushprox, in one place.  Each is the default of a
- * flag (see the flag tables in proxy/config.c and client/config.c); nothing
- * here is used directly as a hard limit except where marked "fixed".
+ * Every named limit of pushprox, in one place: no file in proxy/, client/
+ * or common/ defines a limit of its own.  A limit not marked "fixed" is
+ * the default of a flag (the flag tables in proxy/config.c and
+ * client/config.c take it from here; a _MS or _BYTES twin derived from it
+ * is what the code uses).  One marked "fixed" is a hard limit with no
+ * flag, and says why.  Messages print these values, never a figure.
  */
 #ifndef PUSHPROX_LIMITS_H
 #define PUSHPROX_LIMITS_H
@@ -28,15 +31,36 @@
 #define LIMIT_MAX_INTERIM_RESPONSES 8             /* fixed: 1xx skipped in
                                                      one push */
 #define LIMIT_MAX_FQDN_BYTES        253           /* fixed: DNS name length */
-#define LIMIT_MAX_POLL_BODY_BYTES   1024          /* body of POST /poll */
+#define LIMIT_MAX_POLL_BODY_BYTES   1024          /* fixed: body of POST
+                                                     /poll (one FQDN) */
 #define LIMIT_MAX_PUSH_MIB          256           /* body of POST /push */
 #define LIMIT_MAX_PUSH_BYTES        (LIMIT_MAX_PUSH_MIB * 1024LL * 1024)
-#define LIMIT_MAX_SCRAPE_REQ_BYTES  (64 * 1024)   /* poll answer body */
+#define LIMIT_MAX_SCRAPE_REQ_BYTES  (64 * 1024)   /* fixed: poll answer
+                                                     body (one request head
+                                                     under the proxy's
+                                                     header cap) */
 #define LIMIT_MAX_CONNECTIONS       100000        /* proxy: open connections */
 #define LIMIT_MAX_POLLS_PER_FQDN    16            /* proxy: parked polls each */
 #define LIMIT_FD_RESERVE            100           /* fixed: descriptors kept
                                                      for scrapers, pushes, logs */
 #define LIMIT_MAX_METRIC_SERIES     1000          /* fixed: series per family */
+#define LIMIT_METRIC_LABELS         16            /* fixed: label names of a
+                                                     family (ours, in code) */
+#define LIMIT_REPLY_HEADER_BYTES    (8 * 1024)    /* fixed: a reply's own
+                                                     headers (ours; relayed
+                                                     ones fit by reserve) */
+#define LIMIT_LISTENERS             4             /* fixed: listen addresses
+                                                     of one HTTP server */
+#define LIMIT_ACCEPT_PAUSE_MS       100           /* fixed: accepts paused
+                                                     when out of descriptors */
+
+/* Logging and configuration files (both daemons). */
+#define LIMIT_LOG_VALUE_BYTES       4096          /* fixed: input bytes kept
+                                                     of one logged value */
+#define LIMIT_LOG_LINE_BYTES        (256 * 1024)  /* fixed: one log line */
+#define LIMIT_WEBCONFIG_BYTES       (1 << 20)     /* fixed: --web.config.file */
+#define LIMIT_WEBCONFIG_USERS       10000         /* fixed: basic_auth_users
+                                                     entries */
 
 /* Password checks (proxy, basic_auth_users): bcrypt off the event loop. */
 #define LIMIT_AUTH_THREADS          2             /* bcrypt worker threads */

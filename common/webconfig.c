@@ -15,10 +15,9 @@
 #include <yaml.h>
 
 #include "log.h"
+#include "pushprox_limits.h"
 #include "webconfig.h"
 
-#define WEBCONFIG_MAX_BYTES	(1 << 20)
-#define WEBCONFIG_MAX_USERS	10000
 
 struct webconfig_parse {
 	yaml_document_t	*doc;
@@ -193,9 +192,9 @@ webconfig_users(struct webconfig_parse *p, const yaml_node_t *map,
 		    "must be a mapping of user: bcrypt hash");
 	n = (size_t)(map->data.mapping.pairs.top -
 	    map->data.mapping.pairs.start);
-	if (n > WEBCONFIG_MAX_USERS)
+	if (n > LIMIT_WEBCONFIG_USERS)
 		return webconfig_fail(p, map, "basic_auth_users",
-		    "more than %d users", WEBCONFIG_MAX_USERS);
+		    "more than %d users", LIMIT_WEBCONFIG_USERS);
 	if (n == 0)
 		return 0;
 	if ((wc->users = calloc(n, sizeof(*wc->users))) == NULL)
@@ -305,9 +304,9 @@ webconfig_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	if (fseek(f, 0, SEEK_END) == -1 || (size = ftell(f)) < 0 ||
-	    size > WEBCONFIG_MAX_BYTES || fseek(f, 0, SEEK_SET) == -1) {
-		snprintf(err, errlen, "%s: cannot read, or larger than 1 MiB",
-		    path);
+	    size > LIMIT_WEBCONFIG_BYTES || fseek(f, 0, SEEK_SET) == -1) {
+		snprintf(err, errlen, "%s: cannot read, or larger than %d "
+		    "bytes", path, LIMIT_WEBCONFIG_BYTES);
 		fclose(f);
 		return NULL;
 	}
