@@ -1173,147 +1173,152 @@ static const char sample_error[] =
     "Get \"http://node1.example:9100/metrics\": dial tcp 127.0.0.1:9100: "
     "connect: connection refused";
 
-static void
-expect_push_headers(const struct pres *r)
-{
-	ck_assert_int_eq(r->status, 200);
-	ck_assert_str_eq(r->reason, "OK");
-	ck_assert_int_eq(r->version, 11);
-	ck_assert_ptr_nonnull(strstr(hdr_line(r), "\nId: " SAMPLE_ID "\n"));
-	ck_assert_ptr_nonnull(strstr(hdr_line(r),
-	    "\nX-Prometheus-Scrape-Timeout: 9.87\n"));
-	ck_assert_ptr_nonnull(strstr(hdr_line(r),
-	    "Content-Type: text/plain; version=0.0.4; charset=utf-8\n"));
-}
+/*
+ * The wire samples, one row each: how to feed the file (with EOF or not)
+ * and what the parse must give, all ways (whole, split, byte by byte).
+ * A field left 0 or NULL is not checked, except where noted.
+ */
+#define SAMPLE_ANY	INT64_MIN	/* clen not checked */
 
-START_TEST(test_sample_push_content_length)
-{
-	struct buf b;
-	struct pres r;
+struct sample_row {
+	const char	*file;
+	enum httpmsg_kind kind;
+	int		 eof;		/* fed with EOF after its bytes */
+	int		 result;	/* 1 complete, 0 incomplete (always checked) */
+	int		 need_eof;	/* close-delimited: incomplete without EOF */
+	int		 consumed_all;	/* every byte taken */
+	const char	*method, *target;	/* requests */
+	int		 status;	/* responses */
+	const char	*reason;
+	int		 version;	/* -1: not checked */
+	int64_t		 clen;		/* SAMPLE_ANY: not checked */
+	int		 chunked;
+	int		 close;		/* not keep-alive */
+	int		 heads;		/* headers callbacks */
+	int		 push_headers;	/* the reference push's 200 head */
+	const char	*headers[2];	/* substrings of the header lines */
+	const char	*header_lines;	/* all the header lines, exactly */
+	const char	*body;		/* the body as text */
+	size_t		 body_tail;	/* the body is the file's last n bytes */
+	const char	*body_magic;	/* its first bytes */
+};
 
-	load_sample("push_content_length.http", &b);
-	parse_all_ways(HTTPMSG_RESPONSE, MAXHEAD, b.data, b.len, 0, &r);
-	ck_assert_int_eq(r.result, 1);
-	ck_assert_uint_eq(r.consumed, b.len);
-	expect_push_headers(&r);
-	ck_assert_int_eq(r.clen, (int64_t)sizeof(sample_metrics) - 1);
-	ck_assert_str_eq(buf_cstr(&r.body), sample_metrics);
-	pres_free(&r);
-	buf_release(&b);
-}
-END_TEST
+static const char sample_push_ct[] =
+    "Content-Type: text/plain; version=0.0.4; charset=utf-8\n";
 
-START_TEST(test_sample_push_chunked)
-{
-	struct buf b;
-	struct pres r;
-
-	load_sample("push_chunked.http", &b);
-	parse_all_ways(HTTPMSG_RESPONSE, MAXHEAD, b.data, b.len, 0, &r);
-	ck_assert_int_eq(r.result, 1);
-	ck_assert_uint_eq(r.consumed, b.len);
-	expect_push_headers(&r);
-	ck_assert(r.chunked);
-	ck_assert_int_eq(r.clen, -1);
+static const struct sample_row sample_rows[] = {
+	{ .file = "push_content_length.http", .kind = HTTPMSG_RESPONSE,
+	    .result = 1, .consumed_all = 1, .version = -1,
+	    .clen = (int64_t)sizeof(sample_metrics) - 1, .push_headers = 1,
+	    .body = sample_metrics },
 	/* Chunk framing removed: the same bytes as the length-framed one. */
-	ck_assert_str_eq(buf_cstr(&r.body), sample_metrics);
-	pres_free(&r);
-	buf_release(&b);
-}
-END_TEST
-
-START_TEST(test_sample_push_close_delimited)
-{
-	struct buf b;
-	struct pres r;
-
-	load_sample("push_close_delimited.http", &b);
-	parse_all_ways(HTTPMSG_RESPONSE, MAXHEAD, b.data, b.len, 0, &r);
-	ck_assert_int_eq(r.result, 0);
-	pres_free(&r);
-	parse_all_ways(HTTPMSG_RESPONSE, MAXHEAD, b.data, b.len, 1, &r);
-	ck_assert_int_eq(r.result, 1);
-	ck_assert_uint_eq(r.consumed, b.len);
-	expect_push_headers(&r);
-	ck_assert(!r.keep_alive);
-	ck_assert_int_eq(r.clen, -1);
-	ck_assert_str_eq(buf_cstr(&r.body), sample_metrics);
-	pres_free(&r);
-	buf_release(&b);
-}
-END_TEST
-
-START_TEST(test_sample_push_gzip)
-{
-	struct buf b;
-	struct pres r;
-
-	load_sample("push_gzip.http", &b);
-	parse_all_ways(HTTPMSG_RESPONSE, MAXHEAD, b.data, b.len, 0, &r);
-	ck_assert_int_eq(r.result, 1);
-	ck_assert_uint_eq(r.consumed, b.len);
-	expect_push_headers(&r);
-	ck_assert_ptr_nonnull(strstr(hdr_line(&r), "Content-Encoding: gzip\n"));
-	ck_assert_int_eq(r.clen, 145);
-	ck_assert_uint_eq(r.body.len, 145);
-	ck_assert_int_eq(memcmp(r.body.data, "\x1f\x8b", 2), 0);
+	{ .file = "push_chunked.http", .kind = HTTPMSG_RESPONSE,
+	    .result = 1, .consumed_all = 1, .version = -1, .clen = -1,
+	    .chunked = 1, .push_headers = 1, .body = sample_metrics },
+	{ .file = "push_close_delimited.http", .kind = HTTPMSG_RESPONSE,
+	    .eof = 1, .result = 1, .need_eof = 1, .consumed_all = 1,
+	    .version = -1, .clen = -1, .close = 1, .push_headers = 1,
+	    .body = sample_metrics },
 	/* The body is exactly the file's tail, binary bytes and all. */
-	ck_assert_int_eq(memcmp(r.body.data, b.data + b.len - 145, 145), 0);
-	pres_free(&r);
-	buf_release(&b);
-}
-END_TEST
+	{ .file = "push_gzip.http", .kind = HTTPMSG_RESPONSE,
+	    .result = 1, .consumed_all = 1, .version = -1, .clen = 145,
+	    .push_headers = 1, .headers = { "Content-Encoding: gzip\n" },
+	    .body_tail = 145, .body_magic = "\x1f\x8b" },
+	{ .file = "push_error.http", .kind = HTTPMSG_RESPONSE,
+	    .result = 1, .consumed_all = 1, .status = 500,
+	    .reason = "Internal Server Error", .version = 0,
+	    .clen = (int64_t)sizeof(sample_error) - 1,
+	    .header_lines = "Content-Length: 93\nId: " SAMPLE_ID "\n",
+	    .body = sample_error },
+	{ .file = "push_error_no_length.http", .kind = HTTPMSG_RESPONSE,
+	    .eof = 1, .result = 1, .consumed_all = 1, .status = 500,
+	    .version = 0, .clen = -1, .body = sample_error },
+	{ .file = "push_not_found.http", .kind = HTTPMSG_RESPONSE,
+	    .result = 1, .status = 404, .reason = "Not Found", .version = -1,
+	    .clen = SAMPLE_ANY, .body = "404 page not found\n" },
+	{ .file = "go_poll_request.http", .kind = HTTPMSG_REQUEST,
+	    .result = 1, .method = "POST", .target = "/poll", .version = -1,
+	    .clen = SAMPLE_ANY, .body = "node1.example" },
+	{ .file = "go_poll_request_empty_ctype.http", .kind = HTTPMSG_REQUEST,
+	    .result = 1, .version = -1, .clen = SAMPLE_ANY,
+	    .headers = { "\nContent-Type: \n" }, .body = "node1.example" },
+	/* Only the head: the 206-byte body is missing. */
+	{ .file = "go_push_request_head.http", .kind = HTTPMSG_REQUEST,
+	    .result = 0, .target = "/push", .version = -1, .clen = 206,
+	    .heads = 1 },
+	{ .file = "prometheus_scrape_request.http", .kind = HTTPMSG_REQUEST,
+	    .result = 1, .target = "http://" SAMPLE_TARGET "/metrics",
+	    .version = -1, .clen = SAMPLE_ANY },
+	{ .file = "prometheus_scrape_request_proxyauth.http",
+	    .kind = HTTPMSG_REQUEST, .result = 1, .version = -1,
+	    .clen = SAMPLE_ANY,
+	    .headers = { "\nProxy-Authorization: Basic cHJvbTpzZWNyZXQ=\n" } },
+};
 
-START_TEST(test_sample_push_error_http00)
+START_TEST(test_sample)
 {
+	const struct sample_row *row = &sample_rows[_i];
 	struct buf b;
 	struct pres r;
+	size_t k;
 
-	load_sample("push_error.http", &b);
-	parse_all_ways(HTTPMSG_RESPONSE, MAXHEAD, b.data, b.len, 0, &r);
-	ck_assert_int_eq(r.result, 1);
-	ck_assert_uint_eq(r.consumed, b.len);
-	ck_assert_int_eq(r.status, 500);
-	ck_assert_str_eq(r.reason, "Internal Server Error");
-	ck_assert_int_eq(r.version, 0);
-	ck_assert_int_eq(r.clen, (int64_t)sizeof(sample_error) - 1);
-	ck_assert_str_eq(hdr_line(&r),
-	    "Content-Length: 93\nId: " SAMPLE_ID "\n");
-	ck_assert_str_eq(buf_cstr(&r.body), sample_error);
-	pres_free(&r);
-	buf_release(&b);
-}
-END_TEST
-
-START_TEST(test_sample_push_error_no_length)
-{
-	struct buf b;
-	struct pres r;
-
-	load_sample("push_error_no_length.http", &b);
-	parse_all_ways(HTTPMSG_RESPONSE, MAXHEAD, b.data, b.len, 1, &r);
-	ck_assert_int_eq(r.result, 1);
-	ck_assert_uint_eq(r.consumed, b.len);
-	ck_assert_int_eq(r.status, 500);
-	ck_assert_int_eq(r.version, 0);
-	ck_assert_int_eq(r.clen, -1);
-	ck_assert_str_eq(buf_cstr(&r.body), sample_error);
-	pres_free(&r);
-	buf_release(&b);
-}
-END_TEST
-
-START_TEST(test_sample_push_not_found)
-{
-	struct buf b;
-	struct pres r;
-
-	load_sample("push_not_found.http", &b);
-	parse_all_ways(HTTPMSG_RESPONSE, MAXHEAD, b.data, b.len, 0, &r);
-	ck_assert_int_eq(r.result, 1);
-	ck_assert_int_eq(r.status, 404);
-	ck_assert_str_eq(r.reason, "Not Found");
-	ck_assert_str_eq(buf_cstr(&r.body), "404 page not found\n");
+	load_sample(row->file, &b);
+	if (row->need_eof) {
+		parse_all_ways(row->kind, MAXHEAD, b.data, b.len, 0, &r);
+		ck_assert_msg(r.result == 0, "%s: complete without EOF",
+		    row->file);
+		pres_free(&r);
+	}
+	parse_all_ways(row->kind, MAXHEAD, b.data, b.len, row->eof, &r);
+	ck_assert_msg(r.result == row->result, "%s: result %d (%s)",
+	    row->file, r.result, r.err);
+	if (row->consumed_all)
+		ck_assert_uint_eq(r.consumed, b.len);
+	if (row->method != NULL)
+		ck_assert_str_eq(r.method, row->method);
+	if (row->target != NULL)
+		ck_assert_str_eq(r.target, row->target);
+	if (row->push_headers) {
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_str_eq(r.reason, "OK");
+		ck_assert_int_eq(r.version, 11);
+		ck_assert_ptr_nonnull(strstr(hdr_line(&r),
+		    "\nId: " SAMPLE_ID "\n"));
+		ck_assert_ptr_nonnull(strstr(hdr_line(&r),
+		    "\nX-Prometheus-Scrape-Timeout: 9.87\n"));
+		ck_assert_ptr_nonnull(strstr(hdr_line(&r), sample_push_ct));
+	}
+	if (row->status != 0)
+		ck_assert_int_eq(r.status, row->status);
+	if (row->reason != NULL)
+		ck_assert_str_eq(r.reason, row->reason);
+	if (row->version != -1)
+		ck_assert_int_eq(r.version, row->version);
+	if (row->clen != SAMPLE_ANY)
+		ck_assert_int_eq(r.clen, row->clen);
+	if (row->chunked)
+		ck_assert(r.chunked);
+	if (row->close)
+		ck_assert(!r.keep_alive);
+	if (row->heads != 0)
+		ck_assert_int_eq(r.heads, row->heads);
+	for (k = 0; k < sizeof(row->headers) / sizeof(row->headers[0]); k++)
+		if (row->headers[k] != NULL)
+			ck_assert_msg(strstr(hdr_line(&r), row->headers[k]) !=
+			    NULL, "%s: no \"%s\" in:\n%s", row->file,
+			    row->headers[k], hdr_line(&r));
+	if (row->header_lines != NULL)
+		ck_assert_str_eq(hdr_line(&r), row->header_lines);
+	if (row->body != NULL)
+		ck_assert_str_eq(buf_cstr(&r.body), row->body);
+	if (row->body_tail != 0) {
+		ck_assert_uint_eq(r.body.len, row->body_tail);
+		ck_assert_int_eq(memcmp(r.body.data,
+		    b.data + b.len - row->body_tail, row->body_tail), 0);
+	}
+	if (row->body_magic != NULL)
+		ck_assert_int_eq(memcmp(r.body.data, row->body_magic,
+		    strlen(row->body_magic)), 0);
 	pres_free(&r);
 	buf_release(&b);
 }
@@ -1453,54 +1458,6 @@ START_TEST(test_sample_push_head_rewrite)
 	ck_assert_int_eq(memcmp(out.data, b.data, headlen), 0);
 	buf_release(&out);
 	httpmsg_free(m);
-	buf_release(&b);
-}
-END_TEST
-
-START_TEST(test_sample_requests)
-{
-	struct buf b;
-	struct pres r;
-
-	load_sample("go_poll_request.http", &b);
-	parse_all_ways(HTTPMSG_REQUEST, MAXHEAD, b.data, b.len, 0, &r);
-	ck_assert_int_eq(r.result, 1);
-	ck_assert_str_eq(r.method, "POST");
-	ck_assert_str_eq(r.target, "/poll");
-	ck_assert_str_eq(buf_cstr(&r.body), "node1.example");
-	pres_free(&r);
-	buf_release(&b);
-
-	load_sample("go_poll_request_empty_ctype.http", &b);
-	parse_all_ways(HTTPMSG_REQUEST, MAXHEAD, b.data, b.len, 0, &r);
-	ck_assert_int_eq(r.result, 1);
-	ck_assert_ptr_nonnull(strstr(hdr_line(&r), "\nContent-Type: \n"));
-	ck_assert_str_eq(buf_cstr(&r.body), "node1.example");
-	pres_free(&r);
-	buf_release(&b);
-
-	load_sample("go_push_request_head.http", &b);
-	parse_all_ways(HTTPMSG_REQUEST, MAXHEAD, b.data, b.len, 0, &r);
-	ck_assert_int_eq(r.result, 0);	/* the 206-byte body is missing */
-	ck_assert_int_eq(r.heads, 1);
-	ck_assert_str_eq(r.target, "/push");
-	ck_assert_int_eq(r.clen, 206);
-	pres_free(&r);
-	buf_release(&b);
-
-	load_sample("prometheus_scrape_request.http", &b);
-	parse_all_ways(HTTPMSG_REQUEST, MAXHEAD, b.data, b.len, 0, &r);
-	ck_assert_int_eq(r.result, 1);
-	ck_assert_str_eq(r.target, "http://" SAMPLE_TARGET "/metrics");
-	pres_free(&r);
-	buf_release(&b);
-
-	load_sample("prometheus_scrape_request_proxyauth.http", &b);
-	parse_all_ways(HTTPMSG_REQUEST, MAXHEAD, b.data, b.len, 0, &r);
-	ck_assert_int_eq(r.result, 1);
-	ck_assert_ptr_nonnull(strstr(hdr_line(&r),
-	    "\nProxy-Authorization: Basic cHJvbTpzZWNyZXQ=\n"));
-	pres_free(&r);
 	buf_release(&b);
 }
 END_TEST
@@ -2031,17 +1988,11 @@ httpmsg_suite(void)
 	tcase_add_test(tw, test_reason_phrases);
 	suite_add_tcase(s, tw);
 
-	tcase_add_test(td, test_sample_push_content_length);
-	tcase_add_test(td, test_sample_push_chunked);
-	tcase_add_test(td, test_sample_push_close_delimited);
-	tcase_add_test(td, test_sample_push_gzip);
-	tcase_add_test(td, test_sample_push_error_http00);
-	tcase_add_test(td, test_sample_push_error_no_length);
-	tcase_add_test(td, test_sample_push_not_found);
+	tcase_add_loop_test(td, test_sample, 0,
+	    (int)(sizeof(sample_rows) / sizeof(sample_rows[0])));
 	tcase_add_test(td, test_sample_poll_answer);
 	tcase_add_test(td, test_sample_poll_answer_txt);
 	tcase_add_test(td, test_sample_push_head_rewrite);
-	tcase_add_test(td, test_sample_requests);
 	suite_add_tcase(s, td);
 	tcase_add_test(ts, test_strict_framing_refused);
 	tcase_add_test(ts, test_strict_framing_accepted);
