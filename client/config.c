@@ -539,3 +539,10 @@ config_auth_refusal(const struct client_config *cfg, long status)
 	return "the proxy refused our credentials for this request (may "
 	    "they claim --fqdn? see --auth.token-file, --tls.cert)";
 }
+
+const struct flag_def *
+config_flags_table(size_t *n)
+{
+	*n = CONFIG_NFLAGS;
+	return config_flags;
+}

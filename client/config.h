@@ -71,6 +71,9 @@ enum config_result config_load(struct client_config *cfg, int argc,
 /* Frees what config_load stored in cfg. NULL is a no-op. */
 void config_free(struct client_config *cfg);
 
+/* The flag table (static; n rows), for the man page generator (man/). */
+const struct flag_def *config_flags_table(size_t *n);
+
 /*
  * Resolves a relative name against base as Go's url.ResolveReference does
  * for a single path segment: everything after the last '/' of the path is

@@ -41,4 +41,7 @@ enum flags_result proxy_config_parse(struct proxy_config *cfg, int argc,
 /* Frees what parsing allocated. */
 void proxy_config_free(struct proxy_config *cfg);
 
+/* The flag table (static; n rows), for the man page generator (man/). */
+const struct flag_def *proxy_config_flags(size_t *n);
+
 #endif
