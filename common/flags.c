@@ -22,6 +22,7 @@
 #include "bytesize.h"
 #include "duration.h"
 #include "flags.h"
+#include "xmalloc.h"
 
 struct flags_ctx {
 	const struct flag_def		*table;
@@ -145,20 +146,13 @@ flags_choices_format(const struct flag_def *row, char *buf, size_t len)
 	}
 }
 
-static int
+/* Flags are parsed at start-up only: out of memory is fatal there. */
+static void
 flags_strings_push(struct flag_strings *fs, const char *val)
 {
-	char	**v, *dup;
-
-	if ((dup = strdup(val)) == NULL)
-		return -1;
-	if ((v = reallocarray(fs->v, fs->n + 1, sizeof(*v))) == NULL) {
-		free(dup);
-		return -1;
-	}
-	v[fs->n++] = dup;
-	fs->v = v;
-	return 0;
+	fs->v = xreallocarray(fs->v, fs->n + 1, sizeof(*fs->v),
+	    "a list flag's values");
+	fs->v[fs->n++] = xstrdup(val, "a list flag's value");
 }
 
 static void
@@ -191,8 +185,7 @@ flags_value_set(struct flags_ctx *c, size_t i, const char *val,
 
 	switch (row->type) {
 	case FLAG_STRING:
-		if ((dup = strdup(val)) == NULL)
-			goto oom;
+		dup = xstrdup(val, "a string flag's value");
 		free(*FLAGS_FIELD(c->cfg, row, char *));
 		*FLAGS_FIELD(c->cfg, row, char *) = dup;
 		break;
@@ -201,9 +194,8 @@ flags_value_set(struct flags_ctx *c, size_t i, const char *val,
 		if (!is_default && !c->seen[i])
 			flags_strings_clear(FLAGS_FIELD(c->cfg, row,
 			    struct flag_strings));
-		if (flags_strings_push(FLAGS_FIELD(c->cfg, row,
-		    struct flag_strings), val) == -1)
-			goto oom;
+		flags_strings_push(FLAGS_FIELD(c->cfg, row,
+		    struct flag_strings), val);
 		break;
 	case FLAG_BOOL:
 		if (flags_bool_parse(val, &b) == -1) {
@@ -254,9 +246,6 @@ flags_value_set(struct flags_ctx *c, size_t i, const char *val,
 	if (!is_default)
 		c->seen[i] = true;
 	return 0;
-oom:
-	flags_error(c, "out of memory storing flag --%s", row->name);
-	return -1;
 }
 
 static const struct flag_def *
@@ -432,13 +421,9 @@ flags_parse(const struct flag_def *table, size_t n, void *cfg,
 	c.cfg = cfg;
 	c.prog = prog;
 	c.err = err;
-	c.seen = calloc(n + 1, sizeof(*c.seen));
-	c.set = calloc(n + 1, sizeof(*c.set));
-	if (c.seen == NULL || c.set == NULL) {
-		flags_error(&c, "out of memory");
-		r = FLAGS_ERROR;
-	} else
-		r = flags_run(&c, argc, argv, out);
+	c.seen = xcalloc(n + 1, sizeof(*c.seen), "the flags seen");
+	c.set = xcalloc(n + 1, sizeof(*c.set), "the flags set");
+	r = flags_run(&c, argc, argv, out);
 	free(c.seen);
 	free(c.set);
 	if (r != FLAGS_OK)

@@ -742,7 +742,7 @@ httpmsg_collect(struct httpmsg *m, enum httpmsg_elem elem, const char *p,
 			if (m->nhdr == LIMIT_MAX_HEADERS)
 				return httpmsg_fail(m, "too many headers");
 			if (m->nhdr == m->nslots && httpmsg_grow(m) == -1)
-				return httpmsg_fail(m, "out of memory");
+				return httpmsg_fail(m, HTTPMSG_ERR_NOMEM);
 			m->slot[m->nhdr++].off.name = m->head.len;
 			break;
 		case ELEM_VALUE:

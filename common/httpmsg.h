@@ -70,8 +70,12 @@ void httpmsg_pause(struct httpmsg *m);
 /* Forgets the current message; ready for the next one. */
 void httpmsg_reset(struct httpmsg *m);
 
-/* Why the last feed failed; borrowed, static or owned by m. */
+/*
+ * Why the last feed failed; borrowed, static or owned by m.  Our own
+ * failure, not the peer's, is exactly HTTPMSG_ERR_NOMEM.
+ */
 const char *httpmsg_error(const struct httpmsg *m);
+#define HTTPMSG_ERR_NOMEM	"out of memory"
 
 /* True once complete_cb has run for the current message. */
 bool httpmsg_complete(const struct httpmsg *m);

@@ -278,6 +278,14 @@ conn_process(struct httpconn *c)
 			httpserver_conn_finish(c);
 			return;
 		}
+		if (n == -1 && strcmp(httpmsg_error(c->msg),
+		    HTTPMSG_ERR_NOMEM) == 0) {
+			/* Ours, not the peer's: 503, and said once. */
+			log_warn("request refused: out of memory parsing its "
+			    "head", "peer", c->peer);
+			conn_reply_error(c, 503, HTTPMSG_ERR_NOMEM);
+			return;
+		}
 		if (n == -1) {
 			conn_reply_error(c, 400, httpmsg_error(c->msg));
 			return;
@@ -301,6 +309,8 @@ conn_headers_cb(struct httpmsg *m, void *arg)
 
 	evtimer_del(c->head_ev);	/* the head is in, in time */
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_warn("connection closed: out of memory for a request",
+		    "peer", c->peer);
 		c->close_reason = "out of memory";
 		return -1;
 	}
@@ -566,6 +576,8 @@ conn_reply_error(struct httpconn *c, int status, const char *text)
 		req_notify_abort(c->req, text);
 	else {
 		if ((r = calloc(1, sizeof(*r))) == NULL) {
+			log_warn("connection closed: out of memory for an "
+			    "error reply", "peer", c->peer, "error", text);
 			httpserver_conn_close(c, "out of memory");
 			return;
 		}
@@ -670,6 +682,7 @@ httpserver_accept_cb(evutil_socket_t fd, const char *peer, void *arg)
 	struct httpconn *c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("connection refused: out of memory", "peer", peer);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -706,7 +719,8 @@ httpserver_accept_cb(evutil_socket_t fd, const char *peer, void *arg)
 		if (c->head_ev != NULL)
 			event_free(c->head_ev);
 		free(c);
-		log_warn("cannot set up connection", "error", "out of memory");
+		log_warn("connection refused: out of memory setting it up",
+		    "peer", peer);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&s->conns, c, entry);

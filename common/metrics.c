@@ -8,7 +8,10 @@
  * fails a whole scrape on one invalid label value; values differing only
  * in invalid bytes thus share a series instead of exposing duplicates.  A
  * family's series count is capped, since label values may come from
- * peers (FQDNs) and must not grow memory without bound.
+ * peers (FQDNs) and must not grow memory without bound.  Out of memory:
+ * families are registered at start-up, where it is fatal (xmalloc.h);
+ * series are created while serving, where a failed allocation drops
+ * that one update and counts it as a dropped series.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -22,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "strmap.h"
+#include "xmalloc.h"
 
 #define METRICS_DROPPED_NAME	"pushprox_metrics_series_dropped_total"
 
@@ -58,16 +62,6 @@ struct metrics {
 	struct metric	*dropped;	/* written last, after all families */
 	struct strmap	*names;
 };
-
-static void *
-metrics_xcalloc(size_t n, size_t size)
-{
-	void	*p;
-
-	if ((p = calloc(n == 0 ? 1 : n, size)) == NULL)
-		fatal("out of memory");
-	return p;
-}
 
 static bool
 metrics_name_check(const char *s, bool colon)
@@ -128,7 +122,7 @@ metrics_family_new(struct metrics *reg, enum metric_type type,
 	nlen = strlen(name) + 1;
 	hlen = strlen(help) + 1;
 	llen = strlen(labels) + 1;
-	m = metrics_xcalloc(1, sizeof(*m) + nlen + hlen + llen);
+	m = xcalloc(1, sizeof(*m) + nlen + hlen + llen, "a metric family");
 	m->reg = reg;
 	m->type = type;
 	m->name = memcpy((char *)(m + 1), name, nlen);
@@ -156,7 +150,8 @@ metrics_family_new(struct metrics *reg, enum metric_type type,
 		if (nbuckets > 0 && isinf(buckets[nbuckets - 1]) &&
 		    buckets[nbuckets - 1] > 0)
 			nbuckets--;	/* +Inf is implicit */
-		m->buckets = metrics_xcalloc(nbuckets, sizeof(*m->buckets));
+		m->buckets = xcalloc(nbuckets, sizeof(*m->buckets),
+		    "histogram buckets");
 		if (nbuckets > 0)
 			memcpy(m->buckets, buckets,
 			    nbuckets * sizeof(*buckets));
@@ -165,12 +160,12 @@ metrics_family_new(struct metrics *reg, enum metric_type type,
 	if (m->nlabels == 0) {
 		/* Unlabeled families are exposed (as 0) from the start. */
 		if ((s = metrics_series_new(m, "", 0)) == NULL)
-			fatal("out of memory");
+			fatal("out of memory: an unlabeled series");
 		metrics_series_link(m, s);
 	} else if ((m->index = strmap_new()) == NULL)
-		fatal("out of memory");
+		fatal("out of memory: a family's series index");
 	if (strmap_put(reg->names, name, m) == -1)
-		fatal("out of memory");
+		fatal("out of memory: the family names index");
 	return m;
 }
 
@@ -193,10 +188,10 @@ metrics_new(void)
 {
 	struct metrics	*reg;
 
-	reg = metrics_xcalloc(1, sizeof(*reg));
+	reg = xcalloc(1, sizeof(*reg), "a metrics registry");
 	reg->tailp = &reg->head;
 	if ((reg->names = strmap_new()) == NULL)
-		fatal("out of memory");
+		fatal("out of memory: the family names index");
 	reg->dropped = metrics_family_new(reg, METRIC_COUNTER,
 	    METRICS_DROPPED_NAME,
 	    "Series not created because their family was at its limit.",

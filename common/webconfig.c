@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pushprox_limits.h"
 #include "webconfig.h"
+#include "xmalloc.h"
 
 
 struct webconfig_parse {
@@ -76,14 +77,12 @@ webconfig_path(struct webconfig_parse *p, const yaml_node_t *n,
 		return webconfig_fail(p, n, key, "must be a file path");
 	free(*out);
 	if (*v == '/') {
-		*out = strdup(v);
+		*out = xstrdup(v, "a web config file path");
 	} else {
 		len = strlen(p->dir) + 1 + strlen(v) + 1;
-		if ((*out = malloc(len)) != NULL)
-			snprintf(*out, len, "%s/%s", p->dir, v);
+		*out = xmalloc(len, "a web config file path");
+		snprintf(*out, len, "%s/%s", p->dir, v);
 	}
-	if (*out == NULL)
-		return webconfig_fail(p, n, key, "out of memory");
 	return 0;
 }
 
@@ -197,8 +196,7 @@ webconfig_users(struct webconfig_parse *p, const yaml_node_t *map,
 		    "more than %d users", LIMIT_WEBCONFIG_USERS);
 	if (n == 0)
 		return 0;
-	if ((wc->users = calloc(n, sizeof(*wc->users))) == NULL)
-		return webconfig_fail(p, map, NULL, "out of memory");
+	wc->users = xcalloc(n, sizeof(*wc->users), "basic_auth_users");
 	for (pair = map->data.mapping.pairs.start;
 	    pair < map->data.mapping.pairs.top; pair++) {
 		k = yaml_document_get_node(p->doc, pair->key);
@@ -217,11 +215,8 @@ webconfig_users(struct webconfig_parse *p, const yaml_node_t *map,
 			    "(expected 60 characters starting $2a$, $2b$ or "
 			    "$2y$; make one with htpasswd -nBC 10 \"\" | tr -d "
 			    "':\\n')");
-		wc->users[wc->nusers].name = strdup(user);
-		wc->users[wc->nusers].hash = strdup(hash);
-		if (wc->users[wc->nusers].name == NULL ||
-		    wc->users[wc->nusers++].hash == NULL)
-			return webconfig_fail(p, v, NULL, "out of memory");
+		wc->users[wc->nusers].name = xstrdup(user, "a user name");
+		wc->users[wc->nusers++].hash = xstrdup(hash, "a password hash");
 	}
 	return 0;
 }
@@ -325,18 +320,13 @@ webconfig_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	p.doc = &doc;
-	if ((wc = calloc(1, sizeof(*wc))) == NULL ||
-	    (copy = strdup(path)) == NULL ||
-	    (p.dir = strdup(dirname(copy))) == NULL) {
-		snprintf(err, errlen, "%s: out of memory", path);
+	wc = xcalloc(1, sizeof(*wc), "the web config");
+	copy = xstrdup(path, "the web config path");
+	p.dir = xstrdup(dirname(copy), "the web config folder");
+	wc->min_version = TLS1_2_VERSION;	/* the toolkit's default */
+	if (webconfig_root(&p, wc) == -1) {
 		webconfig_free(wc);
 		wc = NULL;
-	} else {
-		wc->min_version = TLS1_2_VERSION;	/* the toolkit's default */
-		if (webconfig_root(&p, wc) == -1) {
-			webconfig_free(wc);
-			wc = NULL;
-		}
 	}
 	free(copy);
 	free(p.dir);
