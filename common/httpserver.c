@@ -795,9 +795,12 @@ int
 httpserver_listen(struct httpserver *s, const char *addr)
 {
 	struct listener *l;
+	char limit[16];
 
 	if (s->nlisteners == LIMIT_LISTENERS) {
-		log_error("too many listen addresses", "address", addr);
+		snprintf(limit, sizeof(limit), "%d", LIMIT_LISTENERS);
+		log_error("too many listen addresses", "address", addr,
+		    "limit", limit);
 		return -1;
 	}
 	if ((l = listener_new(s->base, addr, httpserver_accept_cb, s)) == NULL)
