@@ -34,7 +34,6 @@
 #define LIMIT_MAX_POLL_BODY_BYTES   1024          /* fixed: body of POST
                                                      /poll (one FQDN) */
 #define LIMIT_MAX_PUSH_MIB          256           /* body of POST /push */
-#define LIMIT_MAX_PUSH_BYTES        (LIMIT_MAX_PUSH_MIB * 1024LL * 1024)
 #define LIMIT_MAX_SCRAPE_REQ_BYTES  (64 * 1024)   /* fixed: poll answer
                                                      body (one request head
                                                      under the proxy's
