@@ -5,7 +5,7 @@
  */
 #include <stddef.h>
 
-#include "auth.h"
+#include "clientauth.h"
 #include "config.h"
 #include "pushprox_limits.h"
 #include "log.h"
@@ -91,7 +91,7 @@ static const struct flag_def proxy_flags[] = {
 	  "Failed password checks one source address (IPv6: /64) may make "
 	  "per minute, in a burst or spread out; more are answered 429 "
 	  "without a check (0: no limit). Verified passwords never count" },
-	{ "client.auth", FLAG_ENUM, "none", 0, 0, auth_client_mode_names,
+	{ "client.auth", FLAG_ENUM, "none", 0, 0, clientauth_mode_names,
 	  OFF(client_auth), 0,
 	  "How clients prove the FQDN they poll for: none (anyone may claim "
 	  "any FQDN), cert (a verified TLS client certificate naming it), "
@@ -128,14 +128,14 @@ proxy_config_parse(struct proxy_config *cfg, int argc, char **argv,
 		    "exceed --scrape.max-timeout\n");
 		return FLAGS_ERROR;
 	}
-	if (r == FLAGS_OK && cfg->client_auth == AUTH_CLIENT_TOKEN &&
+	if (r == FLAGS_OK && cfg->client_auth == CLIENTAUTH_TOKEN &&
 	    (cfg->client_tokens_file == NULL ||
 	    *cfg->client_tokens_file == '\0')) {
 		fprintf(err, "pushprox-proxy: --client.auth=token needs "
 		    "--client.tokens-file\n");
 		return FLAGS_ERROR;
 	}
-	if (r == FLAGS_OK && cfg->client_auth == AUTH_CLIENT_CERT &&
+	if (r == FLAGS_OK && cfg->client_auth == CLIENTAUTH_CERT &&
 	    (cfg->web_config_file == NULL || *cfg->web_config_file == '\0')) {
 		fprintf(err, "pushprox-proxy: --client.auth=cert needs TLS "
 		    "with client_ca_file in --web.config.file\n");

@@ -74,11 +74,13 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	nofile = main_raise_nofile();
 	snprintf(fds, sizeof(fds), "%llu", (unsigned long long)nofile);
-	if ((base = event_base_new()) == NULL ||
-	    (px = proxy_new(base, &cfg)) == NULL) {
-		log_error("cannot start", "error", "out of memory");
+	if ((base = event_base_new()) == NULL) {
+		log_error("cannot start", "what", "the event loop", "error",
+		    "event_base_new failed (out of memory or descriptors)");
 		return EXIT_FAILURE;
 	}
+	if ((px = proxy_new(base, &cfg)) == NULL)
+		return EXIT_FAILURE;	/* logged */
 	if (proxy_reload(px) == -1) {
 		proxy_free(px);
 		event_base_free(base);

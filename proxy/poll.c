@@ -1,9 +1,11 @@
 /*
  * Long-polls.  State: READING (body not complete) -> PARKED (queued in the
- * registry, timer armed) -> freed.  A poll that finds a scrape waiting is
- * answered at once and never parks.  The connection layer keeps reading a
- * parked poll's socket, so a client that vanishes is dropped from the
- * registry at once (poll_abort_cb) and is never handed a scrape.
+ * registry, timer armed) -> freed by poll_close, the one teardown, which
+ * counts the outcome.  Only poll_set_state changes the state.  A poll that
+ * finds a scrape waiting is answered at once and never parks.  The
+ * connection layer keeps reading a parked poll's socket, so a client that
+ * vanishes is dropped from the registry at once (poll_abort_cb) and is
+ * never handed a scrape.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -12,7 +14,7 @@
 
 #include <event2/event.h>
 
-#include "auth.h"
+#include "clientauth.h"
 #include "config.h"
 #include "duration.h"
 #include "httpreq.h"
@@ -26,8 +28,8 @@
 #include "stats.h"
 
 enum poll_state {
-	POLL_READING,
-	POLL_PARKED,
+	POLL_READING,	/* the body (the FQDN) is not complete */
+	POLL_PARKED,	/* queued in the registry, timer armed */
 };
 
 struct poll {
@@ -37,14 +39,39 @@ struct poll {
 	struct registry_waiter	 w;
 	struct event		*timer;
 	char			 fqdn[LIMIT_MAX_FQDN_BYTES + 1];
-	char			 identity[AUTH_IDENTITY_LEN];
+	char			 identity[CLIENTAUTH_IDENTITY_LEN];
 };
 
-/* Frees the poll; its request has been answered or is gone. */
-static void
-poll_close(struct poll *p, const char *reason)
+static const char *
+poll_state_name(enum poll_state st)
 {
-	log_debug("poll closed", "fqdn", p->fqdn, "reason", reason);
+	switch (st) {
+	case POLL_READING: return "reading";
+	case POLL_PARKED: return "parked";
+	}
+	return "?";
+}
+
+/* The only writer of p->state. */
+static void
+poll_set_state(struct poll *p, enum poll_state st)
+{
+	log_debug("poll state", "fqdn", p->fqdn, "from",
+	    poll_state_name(p->state), "to", poll_state_name(st));
+	p->state = st;
+}
+
+/*
+ * The single teardown: counts the outcome (pushprox_polls_total: scrape,
+ * no_work, gone, rejected) and frees the poll; its request has been
+ * answered or is gone.
+ */
+static void
+poll_close(struct poll *p, const char *outcome, const char *why)
+{
+	log_debug("poll closed", "fqdn", p->fqdn, "state",
+	    poll_state_name(p->state), "outcome", outcome, "reason", why);
+	metric_add(p->px->stats->polls, 1, outcome);
 	registry_remove(p->px->registry, &p->w);
 	if (p->timer != NULL)
 		event_free(p->timer);
@@ -56,11 +83,10 @@ poll_abort_cb(struct httpreq *req, const char *why, void *arg)
 {
 	struct poll *p = arg;
 
-	metric_add(p->px->stats->polls, 1, "gone");
 	/* A poll that had been open counts as "seen" until now. */
 	if (p->state == POLL_PARKED)
 		registry_touch(p->px->registry, p->fqdn, proxy_now_ms(p->px));
-	poll_close(p, why);
+	poll_close(p, "gone", why);
 }
 
 static void
@@ -70,9 +96,8 @@ poll_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 	registry_remove(p->px->registry, &p->w);
 	registry_touch(p->px->registry, p->fqdn, proxy_now_ms(p->px));
-	metric_add(p->px->stats->polls, 1, "no_work");
 	httpreq_reply(p->req, 204, NULL, NULL, 0);
-	poll_close(p, "no work within --poll.timeout");
+	poll_close(p, "no_work", "no work within --poll.timeout");
 }
 
 int
@@ -92,7 +117,8 @@ poll_parse_fqdn(const char *body, size_t len, char *out, size_t outlen,
 		return -1;
 	}
 	if (len > LIMIT_MAX_FQDN_BYTES || len >= outlen) {
-		*why = "FQDN longer than 253 bytes";
+		*why = "FQDN longer than " LIMIT_STR(LIMIT_MAX_FQDN_BYTES)
+		    " bytes";
 		return -1;
 	}
 	for (i = 0, n = 0; i < len; i++) {
@@ -109,13 +135,20 @@ poll_parse_fqdn(const char *body, size_t len, char *out, size_t outlen,
 	return 0;
 }
 
+/* Answers the poll with an error (logged: the client is misconfigured). */
 static void
 poll_reject(struct poll *p, int status, const char *text, const char *why)
 {
-	metric_add(p->px->stats->polls, 1, "rejected");
-	log_warn("poll rejected", "peer", httpreq_peer(p->req), "reason", why);
+	log_warn("poll rejected", "peer", httpreq_peer(p->req), "reason",
+	    why);
 	httpreq_reply_text(p->req, status, text);
-	poll_close(p, why);
+	poll_close(p, "rejected", why);
+}
+
+void
+poll_fail(struct poll *p, int status, const char *why)
+{
+	poll_reject(p, status, why, why);
 }
 
 static void
@@ -136,15 +169,17 @@ poll_body_cb(struct httpreq *req, void *arg)
 		poll_reject(p, 400, msg, why);
 		return;
 	}
-	if (auth_client(px->auth, req, p->fqdn, p->identity, &status, msg,
-	    sizeof(msg)) == -1) {
+	if (clientauth_identify(px->clientauth, req, p->fqdn, p->identity,
+	    &status, msg, sizeof(msg)) == -1) {
 		poll_reject(p, status, msg, msg);
 		return;
 	}
 	switch (registry_add_poll(px->registry, p->fqdn, proxy_now_ms(px),
 	    &p->w, &match)) {
 	case REGISTRY_MATCHED:
-		scrape_hand_to_poll(match->owner, p);
+		if (scrape_hand_to_poll(match->owner, p) == -1)
+			poll_reject(p, 503, "pushprox: out of memory", "out of "
+			    "memory handing a waiting scrape to the poll");
 		return;
 	case REGISTRY_QUEUED:
 		break;
@@ -154,14 +189,16 @@ poll_body_cb(struct httpreq *req, void *arg)
 		poll_reject(p, 429, msg, "poll limit for FQDN reached");
 		return;
 	default:
-		poll_reject(p, 503, "out of memory", "out of memory");
+		poll_reject(p, 503, "pushprox: out of memory", "out of memory "
+		    "registering the poll");
 		return;
 	}
 	if ((p->timer = evtimer_new(px->base, poll_timeout_cb, p)) == NULL) {
-		poll_reject(p, 503, "out of memory", "out of memory");
+		poll_reject(p, 503, "pushprox: out of memory", "out of memory "
+		    "for the poll's timer");
 		return;
 	}
-	p->state = POLL_PARKED;
+	poll_set_state(p, POLL_PARKED);
 	duration_to_timeval(px->cfg->poll_timeout_ms, &tv);
 	evtimer_add(p->timer, &tv);
 	log_debug("poll parked", "fqdn", p->fqdn, "peer", httpreq_peer(req));
@@ -173,13 +210,14 @@ poll_start(struct proxy *px, struct httpreq *req)
 	struct poll *p;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		httpreq_reply_text(req, 503, "out of memory");
+		log_warn("poll refused", "peer", httpreq_peer(req), "reason",
+		    "out of memory for a new poll");
+		httpreq_reply_text(req, 503, "pushprox: out of memory");
 		return;
 	}
 	p->px = px;
 	p->req = req;
-	p->state = POLL_READING;
-	p->w.owner = p;
+	p->w.owner = p;		/* calloc: POLL_READING */
 	httpreq_set_abort_cb(req, poll_abort_cb, p);
 	httpreq_read_body(req, LIMIT_MAX_POLL_BODY_BYTES, poll_body_cb, p);
 }
@@ -188,11 +226,10 @@ void
 poll_deliver(struct poll *p, const struct buf *request,
     void (*sent)(int ok, void *arg), void *arg)
 {
-	metric_add(p->px->stats->polls, 1, "scrape");
 	registry_touch(p->px->registry, p->fqdn, proxy_now_ms(p->px));
 	httpreq_set_sent_cb(p->req, sent, arg);
 	httpreq_reply(p->req, 200, "message/http", request->data, request->len);
-	poll_close(p, "scrape delivered");
+	poll_close(p, "scrape", "scrape delivered");
 }
 
 const char *

@@ -22,6 +22,12 @@ void poll_start(struct proxy *px, struct httpreq *req);
 void poll_deliver(struct poll *p, const struct buf *request,
     void (*sent)(int ok, void *arg), void *arg);
 
+/*
+ * Answers the poll with status and why (counted "rejected"), then frees
+ * it: a matched scrape could not be handed over.
+ */
+void poll_fail(struct poll *p, int status, const char *why);
+
 /* The authenticated identity of the polling client ("" if none). */
 const char *poll_identity(const struct poll *p);
 
@@ -30,7 +36,8 @@ const char *poll_fqdn(const struct poll *p);
 
 /*
  * Checks and normalizes a poll body into an FQDN: white space trimmed,
- * lower-cased, letters, digits and "-._:" only, 1..253 bytes.  Returns 0,
+ * lower-cased, letters, digits and "-._:" only, 1..LIMIT_MAX_FQDN_BYTES
+ * bytes.  Returns 0,
  * or -1 with *why set.
  */
 int poll_parse_fqdn(const char *body, size_t len, char *out, size_t outlen,

@@ -6,9 +6,10 @@
 
 #include <event2/event.h>
 
-#include "auth.h"
 #include "authlimit.h"
 #include "authpool.h"
+#include "basicauth.h"
+#include "clientauth.h"
 #include "config.h"
 #include "duration.h"
 #include "httpserver.h"
@@ -21,6 +22,7 @@
 #include "strmap.h"
 #include "tls.h"
 #include "webconfig.h"
+#include "xmalloc.h"
 
 int64_t
 proxy_now_ms(const struct proxy *px)
@@ -57,25 +59,38 @@ proxy_new(struct event_base *base, const struct proxy_config *cfg)
 		.write_timeout_ms = cfg->write_timeout_ms,
 	};
 	struct timeval tv;
+	const char *what = NULL;
 
-	if ((px = calloc(1, sizeof(*px))) == NULL)
-		return NULL;
+	px = xcalloc(1, sizeof(*px), "the proxy context");
 	px->base = base;
 	px->cfg = cfg;
-	px->registry = registry_new(cfg->registration_timeout_ms,
-	    (size_t)cfg->max_polls_per_client);
-	px->scrapes = strmap_new();
-	px->stats = stats_new(px);
-	px->auth = auth_new((enum auth_client_mode)cfg->client_auth);
-	px->authpool = authpool_new(base, (size_t)cfg->auth_threads,
-	    (size_t)cfg->auth_queue_size);
-	px->authlimit = authlimit_new(cfg->auth_failure_limit,
-	    LIMIT_AUTH_SOURCES);
-	px->server = httpserver_new(base, &hc, router_request_cb, px);
-	px->sweep_ev = event_new(base, -1, EV_PERSIST, proxy_sweep_cb, px);
-	if (px->registry == NULL || px->scrapes == NULL || px->stats == NULL ||
-	    px->server == NULL || px->sweep_ev == NULL || px->auth == NULL ||
-	    px->authpool == NULL || px->authlimit == NULL) {
+	/* Start-up: each failure stops the daemon, naming what failed. */
+	if ((px->registry = registry_new(cfg->registration_timeout_ms,
+	    (size_t)cfg->max_polls_per_client)) == NULL)
+		what = "the client registry";
+	else if ((px->scrapes = strmap_new()) == NULL)
+		what = "the scrape id map";
+	else if ((px->stats = stats_new(px)) == NULL)
+		what = "the metrics";
+	else if ((px->basicauth = basicauth_new()) == NULL ||
+	    (px->clientauth = clientauth_new((enum clientauth_mode)
+	    cfg->client_auth)) == NULL)
+		what = "the authentication policy";
+	else if ((px->authpool = authpool_new(base, (size_t)cfg->auth_threads,
+	    (size_t)cfg->auth_queue_size)) == NULL)
+		what = "the password check threads (--web.auth-threads)";
+	else if ((px->authlimit = authlimit_new(cfg->auth_failure_limit,
+	    LIMIT_AUTH_SOURCES)) == NULL)
+		what = "the password failure limit";
+	else if ((px->server = httpserver_new(base, &hc, router_request_cb,
+	    px)) == NULL)
+		what = "the HTTP server";
+	else if ((px->sweep_ev = event_new(base, -1, EV_PERSIST,
+	    proxy_sweep_cb, px)) == NULL)
+		what = "the registration sweep timer";
+	if (what != NULL) {
+		log_error("cannot start", "what", what, "error",
+		    "out of memory or resources");
 		proxy_free(px);
 		return NULL;
 	}
@@ -100,7 +115,7 @@ proxy_reload(struct proxy *px)
 		if (wc->tls && (ctx = tls_server_ctx_new(wc, err,
 		    sizeof(err))) == NULL)
 			goto fail;
-		if (cfg->client_auth == AUTH_CLIENT_CERT && (!wc->tls ||
+		if (cfg->client_auth == CLIENTAUTH_CERT && (!wc->tls ||
 		    wc->client_ca_file == NULL)) {
 			snprintf(err, sizeof(err), "%s: --client.auth=cert "
 			    "needs tls_server_config with client_ca_file",
@@ -108,16 +123,18 @@ proxy_reload(struct proxy *px)
 			goto fail;
 		}
 	}
-	if (auth_load(px->auth, wc, cfg->client_tokens_file, err,
+	/* The one step that can fail goes first: then nothing has changed. */
+	if (clientauth_load(px->clientauth, cfg->client_tokens_file, err,
 	    sizeof(err)) == -1)
 		goto fail;
+	basicauth_load(px->basicauth, wc);
 	httpserver_set_tls(px->server, ctx);
 	log_info("configuration loaded", "web_config",
 	    wc != NULL ? cfg->web_config_file : "", "tls",
 	    ctx != NULL ? "on" : "off", "client_auth_type", wc != NULL &&
 	    wc->tls ? webconfig_client_auth_name(wc->client_auth) : "",
-	    "basic_auth", auth_has_users(px->auth) ? "on" : "off",
-	    "client_auth", auth_client_mode_names[cfg->client_auth]);
+	    "basic_auth", basicauth_has_users(px->basicauth) ? "on" : "off",
+	    "client_auth", clientauth_mode_names[cfg->client_auth]);
 	SSL_CTX_free(ctx);
 	webconfig_free(wc);
 	return 0;
@@ -154,6 +171,7 @@ proxy_free(struct proxy *px)
 	 */
 	authpool_free(px->authpool);
 	authlimit_free(px->authlimit);
-	auth_free(px->auth);
+	basicauth_free(px->basicauth);
+	clientauth_free(px->clientauth);
 	free(px);
 }

@@ -9,7 +9,8 @@
 #include <stdint.h>
 
 struct event_base;
-struct auth;
+struct basicauth;
+struct clientauth;
 struct authlimit;
 struct authpool;
 struct event;
@@ -26,7 +27,8 @@ struct proxy {
 	struct registry			*registry;
 	struct strmap			*scrapes;	/* id -> scrape awaiting push */
 	struct stats			*stats;
-	struct auth			*auth;
+	struct basicauth		*basicauth;	/* scrapers, readers */
+	struct clientauth		*clientauth;	/* /poll, /push */
 	struct authpool			*authpool;	/* bcrypt threads */
 	struct authlimit		*authlimit;	/* failures per source */
 	struct event			*sweep_ev;
@@ -36,7 +38,10 @@ struct proxy {
 	size_t				 scrapes_active;
 };
 
-/* Builds the context; caller frees with proxy_free. NULL on failure. */
+/*
+ * Builds the context; caller frees with proxy_free.  NULL on failure,
+ * logged naming what failed.
+ */
 struct proxy *proxy_new(struct event_base *base,
     const struct proxy_config *cfg);
 

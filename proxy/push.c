@@ -3,10 +3,11 @@
  * responses are skipped here, bound to the scrape their Id names) ->
  * RELAYING (the final head went out, body bytes forwarded) -> DRAINING
  * (the relay ended or the scrape went away; the rest of the push body is
- * read and dropped) -> answered and freed.  The pushed response may carry
- * a Content-Length body, a chunked body, or a body that ends with the
- * push request; the parser removes chunking and the scraper's reply gets
- * its own framing.
+ * read and dropped) -> answered and freed by push_close, the one teardown,
+ * which counts the outcome.  Only push_set_state changes the state.  The
+ * pushed response may carry a Content-Length body, a chunked body, or a
+ * body that ends with the push request; the parser removes chunking and
+ * the scraper's reply gets its own framing.
  *
  * What reaches the scraper is what RFC 9110 allows, whatever was pushed:
  * a final status in 100-599 (else a 502 naming it), no body after a 204,
@@ -19,7 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth.h"
+#include "clientauth.h"
 #include "config.h"
 #include "hop.h"
 #include "httpmsg.h"
@@ -54,7 +55,7 @@ struct push {
 	int		 status;	/* our answer to the pusher */
 	const char	*outcome;
 	char		 message[256];
-	char		 identity[AUTH_IDENTITY_LEN];
+	char		 identity[CLIENTAUTH_IDENTITY_LEN];
 };
 
 static int	push_head_cb(struct httpmsg *, void *);
@@ -68,11 +69,39 @@ static const struct httpmsg_cbs push_resp_cbs = {
 	.complete_cb = push_resp_done_cb,
 };
 
+static const char *
+push_state_name(enum push_state st)
+{
+	switch (st) {
+	case PUSH_HEAD: return "head";
+	case PUSH_RELAYING: return "relaying";
+	case PUSH_DRAINING: return "draining";
+	}
+	return "?";
+}
+
+/* The only writer of p->state. */
 static void
-push_close(struct push *p, const char *reason)
+push_set_state(struct push *p, enum push_state st)
+{
+	log_debug("push state", "peer", p->req != NULL ?
+	    httpreq_peer(p->req) : "", "from", push_state_name(p->state),
+	    "to", push_state_name(st));
+	p->state = st;
+}
+
+/*
+ * The single teardown: counts the outcome (pushprox_pushes_total:
+ * relayed, forbidden, unknown_id, malformed, too_large, discarded,
+ * failed) and frees the push; its request has been answered or is gone.
+ */
+static void
+push_close(struct push *p, const char *outcome, const char *why)
 {
 	log_debug("push closed", "peer", p->req != NULL ?
-	    httpreq_peer(p->req) : "", "reason", reason);
+	    httpreq_peer(p->req) : "", "state", push_state_name(p->state),
+	    "outcome", outcome, "reason", why);
+	metric_add(p->px->stats->pushes, 1, outcome);
 	httpmsg_free(p->resp);
 	buf_release(&p->raw);
 	free(p);
@@ -87,7 +116,7 @@ push_settle(struct push *p, int status, const char *outcome, const char *msg)
 	p->status = status;
 	p->outcome = outcome;
 	snprintf(p->message, sizeof(p->message), "%s", msg);
-	p->state = PUSH_DRAINING;
+	push_set_state(p, PUSH_DRAINING);
 }
 
 /* Answers the pusher now and frees the push. */
@@ -96,13 +125,12 @@ push_answer(struct push *p)
 {
 	struct httpreq *req = p->req;
 
-	metric_add(p->px->stats->pushes, 1, p->outcome);
 	if (p->status >= 400)
 		log_warn("push refused", "peer", httpreq_peer(req), "status",
 		    httpmsg_reason_phrase(p->status), "reason", p->message);
 	httpreq_reply_text(req, p->status, p->message);
 	p->req = NULL;
-	push_close(p, p->outcome);
+	push_close(p, p->outcome, p->message);
 }
 
 /*
@@ -252,7 +280,7 @@ push_head_cb(struct httpmsg *m, void *arg)
 	}
 	len = httpmsg_chunked(m) ? -1 : httpmsg_content_length(m);
 	reason = httpmsg_reason(m);
-	p->state = PUSH_RELAYING;
+	push_set_state(p, PUSH_RELAYING);
 	if (scrape_relay_start(p->scrape, status, *reason != '\0' ? reason :
 	    NULL, len) == -1) {
 		/* A 502 went out in its place; end that reply. */
@@ -402,9 +430,8 @@ push_abort_cb(struct httpreq *req, const char *why, void *arg)
 	if (p->state != PUSH_DRAINING && p->scrape != NULL)
 		scrape_relay_fail(p->scrape, "client connection lost during "
 		    "push");
-	metric_add(p->px->stats->pushes, 1, "failed");
 	p->req = NULL;
-	push_close(p, why);
+	push_close(p, "failed", why);
 }
 
 void
@@ -421,30 +448,28 @@ void
 push_start(struct proxy *px, struct httpreq *req)
 {
 	struct push *p;
-	char identity[AUTH_IDENTITY_LEN], why[256];
+	char why[256];
 	int status;
 
-	if (auth_client(px->auth, req, NULL, identity, &status, why,
-	    sizeof(why)) == -1) {
-		metric_add(px->stats->pushes, 1, "forbidden");
-		log_warn("push refused", "peer", httpreq_peer(req), "reason",
-		    why);
-		httpreq_reply_text(req, status, why);
-		return;
-	}
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
 	    (p->resp = httpmsg_new(HTTPMSG_RESPONSE,
 	    (size_t)px->cfg->max_header_bytes, &push_resp_cbs, p)) == NULL) {
 		free(p);
-		httpreq_reply_text(req, 503, "out of memory");
+		log_warn("push refused", "peer", httpreq_peer(req), "reason",
+		    "out of memory for a new push");
+		httpreq_reply_text(req, 503, "pushprox: out of memory");
 		return;
 	}
-	memcpy(p->identity, identity, sizeof(p->identity));
 	/* What the parser may see of the first head, for push_note_raw. */
 	buf_init(&p->raw, (size_t)px->cfg->max_header_bytes);
 	p->px = px;
-	p->req = req;
-	p->state = PUSH_HEAD;
+	p->req = req;		/* calloc: PUSH_HEAD */
+	if (clientauth_identify(px->clientauth, req, NULL, p->identity,
+	    &status, why, sizeof(why)) == -1) {
+		push_settle(p, status, "forbidden", why);
+		push_answer(p);
+		return;
+	}
 	httpreq_set_abort_cb(req, push_abort_cb, p);
 	httpreq_stream_body(req, push_body_cb, push_done_cb, p);
 }

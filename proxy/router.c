@@ -11,9 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth.h"
 #include "authlimit.h"
 #include "authpool.h"
+#include "basicauth.h"
 #include "config.h"
 #include "httpreq.h"
 #include "log.h"
@@ -27,10 +27,16 @@
 
 typedef void (*router_handler)(struct proxy *, struct httpreq *);
 
-struct router_route {
-	const char	*path;
-	const char	*method;
-	router_handler	 handler;
+/* The proxy's own API: origin-form paths. */
+static const struct {
+	const char		*path;
+	const char		*method;
+	enum router_dest	 dest;
+} router_table[] = {
+	{ "/poll", "POST", ROUTER_POLL },
+	{ "/push", "POST", ROUTER_PUSH },
+	{ "/clients", "GET", ROUTER_CLIENTS },
+	{ "/metrics", "GET", ROUTER_METRICS },
 };
 
 /*
@@ -45,7 +51,7 @@ struct router_auth {
 	router_handler		 next;
 	int			 proxied;	/* Proxy-Authorization, 407 */
 	char			 source[AUTHLIMIT_SOURCE_LEN];
-	struct auth_check	 check;
+	struct basicauth_check	 check;
 };
 
 static void	router_authorize(struct proxy *, struct httpreq *, int,
@@ -62,13 +68,6 @@ router_metrics(struct proxy *px, struct httpreq *req)
 {
 	stats_reply(px->stats, req);
 }
-
-static const struct router_route router_routes[] = {
-	{ "/poll", "POST", poll_start },
-	{ "/push", "POST", push_start },
-	{ "/clients", "GET", router_clients },
-	{ "/metrics", "GET", router_metrics },
-};
 
 /* Refuses a scraper (407) or a reader (401) and logs why. */
 static void
@@ -95,13 +94,13 @@ router_auth_work_cb(void *arg)
 {
 	struct router_auth *ra = arg;
 
-	auth_check_run(&ra->check);
+	basicauth_check_run(&ra->check);
 }
 
 static void
 router_auth_free(struct router_auth *ra)
 {
-	auth_check_clear(&ra->check);
+	basicauth_check_clear(&ra->check);
 	free(ra);
 }
 
@@ -130,23 +129,23 @@ router_auth_done_cb(int ran, void *arg)
 	struct httpreq *req = ra->req;
 	router_handler next = ra->next;
 	int proxied = ra->proxied;
-	enum auth_verdict v = AUTH_REFUSED;
+	enum basicauth_verdict v = BASICAUTH_REFUSED;
 	const char *why = "the proxy is shutting down";
 
 	if (ran)
-		v = auth_check_finish(px->auth, &ra->check, &why);
+		v = basicauth_check_finish(px->basicauth, &ra->check, &why);
 	/* Only failures count against the source. */
-	if (v != AUTH_REFUSED)
+	if (v != BASICAUTH_REFUSED)
 		authlimit_give(px->authlimit, ra->source, proxy_now_ms(px));
 	router_auth_free(ra);
 	if (req == NULL)
 		return;
 	httpreq_set_abort_cb(req, NULL, NULL);
 	switch (v) {
-	case AUTH_GRANTED:
+	case BASICAUTH_GRANTED:
 		next(px, req);
 		break;
-	case AUTH_STALE:
+	case BASICAUTH_STALE:
 		/* The users changed under the check: judge by the new ones. */
 		router_authorize(px, req, proxied, next);
 		break;
@@ -171,21 +170,24 @@ router_authorize(struct proxy *px, struct httpreq *req, int proxied,
 	int64_t retry_ms = 1000;
 	char msg[256], retry[32];
 
-	if (!auth_has_users(px->auth)) {
+	if (!basicauth_has_users(px->basicauth)) {
 		next(px, req);
 		return;
 	}
 	if ((ra = calloc(1, sizeof(*ra))) == NULL) {
+		log_warn("request refused", "peer", httpreq_peer(req), "target",
+		    httpreq_target(req), "reason", "out of memory for a "
+		    "password check");
 		httpreq_reply_text(req, 503, "pushprox: out of memory");
 		return;
 	}
-	switch (auth_basic_start(px->auth, httpreq_header(req, proxied ?
+	switch (basicauth_start(px->basicauth, httpreq_header(req, proxied ?
 	    "Proxy-Authorization" : "Authorization"), &ra->check, &why)) {
-	case AUTH_GRANTED:
+	case BASICAUTH_GRANTED:
 		router_auth_free(ra);
 		next(px, req);
 		return;
-	case AUTH_VERIFY:
+	case BASICAUTH_VERIFY:
 		break;
 	default:
 		router_auth_free(ra);
@@ -229,43 +231,66 @@ router_authorize(struct proxy *px, struct httpreq *req, int proxied,
 	httpreq_set_abort_cb(req, router_auth_abort_cb, ra);
 }
 
+enum router_dest
+router_route(const char *target, const char *method, const char **allow)
+{
+	size_t i, n;
+
+	*allow = NULL;
+	if (strncasecmp(target, "http://", 7) == 0 ||
+	    strncasecmp(target, "https://", 8) == 0)
+		return ROUTER_SCRAPE;
+	if (*target != '/')
+		return ROUTER_BAD_TARGET;
+	n = strcspn(target, "?");
+	for (i = 0; i < sizeof(router_table) / sizeof(router_table[0]); i++) {
+		if (strlen(router_table[i].path) != n ||
+		    strncmp(target, router_table[i].path, n) != 0)
+			continue;
+		if (strcmp(method, router_table[i].method) == 0)
+			return router_table[i].dest;
+		*allow = router_table[i].method;
+		return ROUTER_BAD_METHOD;
+	}
+	return ROUTER_NOT_FOUND;
+}
+
 void
 router_request_cb(struct httpreq *req, void *arg)
 {
 	struct proxy *px = arg;
-	const char *target = httpreq_target(req);
-	const char *method = httpreq_method(req);
-	size_t i, n;
+	const char *allow;
 
-	if (strncasecmp(target, "http://", 7) == 0 ||
-	    strncasecmp(target, "https://", 8) == 0) {
+	switch (router_route(httpreq_target(req), httpreq_method(req),
+	    &allow)) {
+	case ROUTER_SCRAPE:
 		router_authorize(px, req, 1, scrape_start);
-		return;
-	}
-	if (*target != '/') {
+		break;
+	/* /poll and /push check client credentials (clientauth.c). */
+	case ROUTER_POLL:
+		poll_start(px, req);
+		break;
+	case ROUTER_PUSH:
+		push_start(px, req);
+		break;
+	case ROUTER_CLIENTS:
+		router_authorize(px, req, 0, router_clients);
+		break;
+	case ROUTER_METRICS:
+		router_authorize(px, req, 0, router_metrics);
+		break;
+	case ROUTER_BAD_TARGET:
 		httpreq_reply_text(req, 400, "request target must be a path or "
 		    "an absolute http URL");
-		return;
-	}
-	n = strcspn(target, "?");
-	for (i = 0; i < sizeof(router_routes) / sizeof(router_routes[0]); i++) {
-		const struct router_route *r = &router_routes[i];
-
-		if (strlen(r->path) != n || strncmp(target, r->path, n) != 0)
-			continue;
-		if (strcmp(method, r->method) == 0) {
-			/* /poll and /push check client credentials. */
-			if (r->handler == poll_start ||
-			    r->handler == push_start)
-				r->handler(px, req);
-			else
-				router_authorize(px, req, 0, r->handler);
-			return;
-		}
-		(void)httpreq_add_header(req, "Allow", r->method);
+		break;
+	case ROUTER_BAD_METHOD:
+		(void)httpreq_add_header(req, "Allow", allow);
 		httpreq_reply_text(req, 405, "method not allowed");
-		return;
+		break;
+	case ROUTER_NOT_FOUND:
+		httpreq_reply_text(req, 404, "not found: the proxy serves "
+		    "/poll, /push, /clients, /metrics and absolute-form scrape "
+		    "requests");
+		break;
 	}
-	httpreq_reply_text(req, 404, "not found: the proxy serves /poll, "
-	    "/push, /clients, /metrics and absolute-form scrape requests");
 }

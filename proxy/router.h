@@ -9,6 +9,25 @@
 
 struct httpreq;
 
+/* Where a request goes, by target form, path and method. */
+enum router_dest {
+	ROUTER_SCRAPE,		/* absolute-form http(s): a scrape to forward */
+	ROUTER_POLL,		/* POST /poll */
+	ROUTER_PUSH,		/* POST /push */
+	ROUTER_CLIENTS,		/* GET /clients */
+	ROUTER_METRICS,		/* GET /metrics */
+	ROUTER_BAD_TARGET,	/* neither a path nor an http(s) URL: 400 */
+	ROUTER_NOT_FOUND,	/* an unknown path: 404 */
+	ROUTER_BAD_METHOD,	/* a known path, another method: 405 */
+};
+
+/*
+ * Pure dispatch (no I/O, for tests): the destination of a request; for
+ * ROUTER_BAD_METHOD *allow is the path's method (static), else NULL.
+ */
+enum router_dest router_route(const char *target, const char *method,
+    const char **allow);
+
 /* The httpserver request callback; arg is the struct proxy. */
 void router_request_cb(struct httpreq *req, void *arg);
 

@@ -16,7 +16,7 @@
 
 #include <event2/event.h>
 
-#include "auth.h"
+#include "clientauth.h"
 #include "config.h"
 #include "duration.h"
 #include "hop.h"
@@ -58,8 +58,11 @@ struct scrape {
 	char			 refusal[256];	/* why a push for it was refused */
 	struct buf		 request;
 	char			 id[37];
-	char			 fqdn[256];
-	char			 identity[AUTH_IDENTITY_LEN];	/* its client */
+	char			 fqdn[LIMIT_MAX_FQDN_BYTES + 3]; /* longer than
+					   any FQDN: a host cut to fit
+					   matches no client */
+	char			 identity[CLIENTAUTH_IDENTITY_LEN]; /* its
+							      client's */
 };
 
 static void	scrape_match(struct scrape *);
@@ -75,6 +78,7 @@ scrape_state_name(enum scrape_state s)
 	return "?";
 }
 
+/* The only writer of s->state. */
 static void
 scrape_set_state(struct scrape *s, enum scrape_state st)
 {
@@ -260,14 +264,15 @@ scrape_start(struct proxy *px, struct httpreq *req)
 	    (s->timer = evtimer_new(px->base, scrape_timeout_cb, s)) == NULL) {
 		free(s);
 		url_release(&u);
+		log_warn("scrape refused", "peer", httpreq_peer(req), "reason",
+		    "out of memory for a new scrape");
 		httpreq_reply_text(req, 503, "pushprox: out of memory");
 		return;
 	}
 	px->scrapes_active++;
 	s->px = px;
 	s->req = req;
-	s->w.owner = s;
-	s->state = SCRAPE_WAITING;
+	s->w.owner = s;		/* calloc: SCRAPE_WAITING */
 	snprintf(s->fqdn, sizeof(s->fqdn), "%s", u.host);
 	s->timeout_ms = scrape_timeout(px, req);
 	httpreq_set_abort_cb(req, scrape_abort_cb, s);
@@ -301,18 +306,22 @@ scrape_match(struct scrape *s)
 	switch (registry_add_scrape(s->px->registry, s->fqdn,
 	    proxy_now_ms(s->px), &s->w, &match)) {
 	case REGISTRY_MATCHED:
-		scrape_hand_to_poll(s, match->owner);
+		if (scrape_hand_to_poll(s, match->owner) == -1)
+			poll_fail(match->owner, 503, "pushprox: out of memory "
+			    "handing a scrape to the poll");
 		break;
 	case REGISTRY_QUEUED:
 		break;
 	case REGISTRY_UNKNOWN:
 		snprintf(msg, sizeof(msg), "pushprox: no client registered "
-		    "for FQDN \"%.253s\" (a pushprox-client with --fqdn=%.253s must "
-		    "be polling this proxy)", s->fqdn, s->fqdn);
+		    "for FQDN \"%.*s\" (a pushprox-client with --fqdn=%.*s "
+		    "must be polling this proxy)", LIMIT_MAX_FQDN_BYTES,
+		    s->fqdn, LIMIT_MAX_FQDN_BYTES, s->fqdn);
 		scrape_fail(s, 502, "unknown_client", msg);
 		break;
 	default:
-		scrape_fail(s, 503, "failed", "pushprox: out of memory");
+		scrape_fail(s, 503, "failed", "pushprox: out of memory "
+		    "queueing the scrape");
 		break;
 	}
 }
@@ -341,19 +350,21 @@ scrape_sent_cb(int ok, void *arg)
 	scrape_match(s);
 }
 
-void
+int
 scrape_hand_to_poll(struct scrape *s, struct poll *p)
 {
 	if (strmap_put(s->px->scrapes, s->id, s) == -1 ||
 	    (s->delivery = calloc(1, sizeof(*s->delivery))) == NULL) {
 		strmap_remove(s->px->scrapes, s->id);
-		scrape_fail(s, 503, "failed", "pushprox: out of memory");
-		return;
+		scrape_fail(s, 503, "failed", "pushprox: out of memory handing "
+		    "the scrape to a poll");
+		return -1;
 	}
 	s->delivery->scrape = s;
 	snprintf(s->identity, sizeof(s->identity), "%s", poll_identity(p));
 	scrape_set_state(s, SCRAPE_SENT);
 	poll_deliver(p, &s->request, scrape_sent_cb, s->delivery);
+	return 0;
 }
 
 struct scrape *

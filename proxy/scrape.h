@@ -19,8 +19,12 @@ struct scrape;
 /* Takes over an absolute-form request; the scrape frees itself. */
 void scrape_start(struct proxy *px, struct httpreq *req);
 
-/* Hands the scrape request to a poll (which answers and frees itself). */
-void scrape_hand_to_poll(struct scrape *s, struct poll *p);
+/*
+ * Hands the scrape request to a poll (which answers and frees itself).
+ * -1: out of memory; the scrape failed (503) and is freed, the poll is
+ * untouched and the caller ends it.
+ */
+int scrape_hand_to_poll(struct scrape *s, struct poll *p);
 
 /*
  * A push from identity arrived for id: returns the scrape, now RELAYING

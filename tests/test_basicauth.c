@@ -1,8 +1,9 @@
 /*
- * The proxy's authentication rules that need no connection: FQDN
- * patterns, basic credentials against real bcrypt hashes (in one go and in
- * the three steps the worker pool splits them into), tokens files, the
- * per-source failure limit, and the worker pool itself.
+ * Scraper passwords and what guards their checks, without a connection:
+ * basic credentials against real bcrypt hashes (in one go and in the three
+ * steps the worker pool splits them into, reloads included), the
+ * per-source failure limit (authlimit.c), and the worker pool itself
+ * (authpool.c).
  */
 #include <check.h>
 #include <crypt.h>
@@ -16,25 +17,10 @@
 
 #include <event2/event.h>
 
-#include "auth.h"
 #include "authlimit.h"
 #include "authpool.h"
+#include "basicauth.h"
 #include "webconfig.h"
-
-START_TEST(test_name_match)
-{
-	ck_assert(auth_name_match("node1.example.com", "NODE1.example.com"));
-	ck_assert(auth_name_match("*.example.com", "node1.example.com"));
-	ck_assert(!auth_name_match("*.example.com", "a.b.example.com"));
-	ck_assert(!auth_name_match("*.example.com", "example.com"));
-	ck_assert(!auth_name_match("*.example.com", ".example.com"));
-	ck_assert(auth_name_match("node-*.dc1", "node-17.dc1"));
-	ck_assert(!auth_name_match("node1", "node10"));
-	ck_assert(!auth_name_match("node10", "node1"));
-	ck_assert(auth_name_match("*", "localhost"));
-	ck_assert(!auth_name_match("*", "a.b"));
-}
-END_TEST
 
 /* "Basic " + base64(user:pass) for the cases below. */
 static const char *
@@ -80,8 +66,8 @@ START_TEST(test_basic)
 {
 	struct webconfig wc = { 0 };
 	struct webconfig_user users[1];
-	struct auth *a = auth_new(AUTH_CLIENT_NONE);
-	char err[256], hash[512];
+	struct basicauth *a = basicauth_new();
+	char hash[512];
 	const char *why;
 
 	make_hash(" s3cret:x", hash, sizeof(hash));
@@ -89,70 +75,26 @@ START_TEST(test_basic)
 	users[0].hash = hash;
 	wc.users = users;
 	wc.nusers = 1;
-	ck_assert(!auth_has_users(a));
-	ck_assert_int_eq(auth_load(a, &wc, NULL, err, sizeof(err)), 0);
-	ck_assert(auth_has_users(a));
-	ck_assert_int_eq(auth_basic(a, basic("prom: s3cret:x"), &why), 0);
+	ck_assert(!basicauth_has_users(a));
+	basicauth_load(a, &wc);
+	ck_assert(basicauth_has_users(a));
+	ck_assert_int_eq(basicauth_verify(a, basic("prom: s3cret:x"), &why), 0);
 	/* The cached path must give the same answer. */
-	ck_assert_int_eq(auth_basic(a, basic("prom: s3cret:x"), &why), 0);
-	ck_assert_int_eq(auth_basic(a, basic("prom: s3cret:y"), &why), -1);
+	ck_assert_int_eq(basicauth_verify(a, basic("prom: s3cret:x"), &why), 0);
+	ck_assert_int_eq(basicauth_verify(a, basic("prom: s3cret:y"), &why), -1);
 	ck_assert_str_eq(why, "wrong password");
-	ck_assert_int_eq(auth_basic(a, basic("eve: s3cret:x"), &why), -1);
+	ck_assert_int_eq(basicauth_verify(a, basic("eve: s3cret:x"), &why), -1);
 	ck_assert_str_eq(why, "unknown user");
-	ck_assert_int_eq(auth_basic(a, NULL, &why), -1);
+	ck_assert_int_eq(basicauth_verify(a, NULL, &why), -1);
 	ck_assert_str_eq(why, "no credentials");
-	ck_assert_int_eq(auth_basic(a, "Bearer xyz", &why), -1);
-	ck_assert_int_eq(auth_basic(a, "Basic !!!!", &why), -1);
-	ck_assert_int_eq(auth_basic(a, "Basic cHJvbQ==", &why), -1);
+	ck_assert_int_eq(basicauth_verify(a, "Bearer xyz", &why), -1);
+	ck_assert_int_eq(basicauth_verify(a, "Basic !!!!", &why), -1);
+	ck_assert_int_eq(basicauth_verify(a, "Basic cHJvbQ==", &why), -1);
 	/* A reload without users opens scraping again. */
-	ck_assert_int_eq(auth_load(a, NULL, NULL, err, sizeof(err)), 0);
-	ck_assert(!auth_has_users(a));
-	auth_free(a);
-	auth_free(NULL);
-}
-END_TEST
-
-static char *
-tokens_file(const char *text)
-{
-	static char path[] = "/tmp/pushprox-tokens-XXXXXX";
-	int fd;
-
-	memcpy(path + strlen(path) - 6, "XXXXXX", 6);
-	ck_assert_int_ge(fd = mkstemp(path), 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	return path;
-}
-
-START_TEST(test_tokens_file)
-{
-	struct auth *a = auth_new(AUTH_CLIENT_TOKEN);
-	char err[512];
-	char *path;
-
-	ck_assert_int_eq(auth_load(a, NULL, NULL, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "--client.tokens-file"));
-	path = tokens_file("# comment\n\n"
-	    "82e7d18c4db27068bac4213bcdb831b0859b2f4c8c719d848aee0215e57ca353 "
-	    "localhost *.example.com  # trailing\n");
-	ck_assert_int_eq(auth_load(a, NULL, path, err, sizeof(err)), 0);
-	unlink(path);
-	path = tokens_file("deadbeef node1\n");
-	ck_assert_int_eq(auth_load(a, NULL, path, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "line 1"));
-	ck_assert_ptr_nonnull(strstr(err, "SHA-256"));
-	unlink(path);
-	path = tokens_file("\n"
-	    "82e7d18c4db27068bac4213bcdb831b0859b2f4c8c719d848aee0215e57ca353\n");
-	ck_assert_int_eq(auth_load(a, NULL, path, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "line 2"));
-	ck_assert_ptr_nonnull(strstr(err, "at least one FQDN"));
-	unlink(path);
-	ck_assert_int_eq(auth_load(a, NULL, "/nonexistent/tokens", err,
-	    sizeof(err)), -1);
-	ck_assert_ptr_nonnull(strstr(err, "/nonexistent/tokens"));
-	auth_free(a);
+	basicauth_load(a, NULL);
+	ck_assert(!basicauth_has_users(a));
+	basicauth_free(a);
+	basicauth_free(NULL);
 }
 END_TEST
 
@@ -161,9 +103,9 @@ START_TEST(test_basic_steps)
 {
 	struct webconfig wc = { 0 };
 	struct webconfig_user users[2];
-	struct auth *a = auth_new(AUTH_CLIENT_NONE);
-	struct auth_check *c = calloc(1, sizeof(*c));
-	char err[256], hash[128], hash2[128];
+	struct basicauth *a = basicauth_new();
+	struct basicauth_check *c = calloc(1, sizeof(*c));
+	char hash[128], hash2[128];
 	const char *why = NULL;
 	struct timespec t0, t1;
 	double us;
@@ -178,66 +120,66 @@ START_TEST(test_basic_steps)
 	users[1].hash = hash2;
 	wc.users = users;
 	wc.nusers = 2;
-	ck_assert_int_eq(auth_load(a, &wc, NULL, err, sizeof(err)), 0);
+	basicauth_load(a, &wc);
 
 	/* Never verified: needs the bcrypt; the check holds the password. */
-	ck_assert_int_eq(auth_basic_start(a, basic("prom:pw"), c, &why),
-	    AUTH_VERIFY);
+	ck_assert_int_eq(basicauth_start(a, basic("prom:pw"), c, &why),
+	    BASICAUTH_VERIFY);
 	ck_assert_str_eq(c->password, "pw");
-	auth_check_run(c);
+	basicauth_check_run(c);
 	for (i = 0; i < sizeof(c->password); i++)
 		ck_assert_int_eq(c->password[i], 0);	/* wiped */
-	ck_assert_int_eq(auth_check_finish(a, c, &why), AUTH_GRANTED);
+	ck_assert_int_eq(basicauth_check_finish(a, c, &why), BASICAUTH_GRANTED);
 	/* Verified before: granted at once, no bcrypt: microseconds. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < 1000; i++)
-		ck_assert_int_eq(auth_basic_start(a, basic("prom:pw"), c, &why),
-		    AUTH_GRANTED);
+		ck_assert_int_eq(basicauth_start(a, basic("prom:pw"), c, &why),
+		    BASICAUTH_GRANTED);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	us = ((double)(t1.tv_sec - t0.tv_sec) * 1e6 +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) / 1000;
 	printf("verified password: %.2f us a check\n", us);
 	ck_assert(us < 200);	/* a bcrypt is tens of thousands */
 	/* Another password for the same user is checked again. */
-	ck_assert_int_eq(auth_basic_start(a, basic("prom:pW"), c, &why),
-	    AUTH_VERIFY);
-	auth_check_run(c);
-	ck_assert_int_eq(auth_check_finish(a, c, &why), AUTH_REFUSED);
+	ck_assert_int_eq(basicauth_start(a, basic("prom:pW"), c, &why),
+	    BASICAUTH_VERIFY);
+	basicauth_check_run(c);
+	ck_assert_int_eq(basicauth_check_finish(a, c, &why), BASICAUTH_REFUSED);
 	ck_assert_str_eq(why, "wrong password");
 	/* ... and the right one stays remembered. */
-	ck_assert_int_eq(auth_basic_start(a, basic("prom:pw"), c, &why),
-	    AUTH_GRANTED);
+	ck_assert_int_eq(basicauth_start(a, basic("prom:pw"), c, &why),
+	    BASICAUTH_GRANTED);
 	/* Unknown users cost a bcrypt too (same time), then are refused. */
-	ck_assert_int_eq(auth_basic_start(a, basic("eve:pw"), c, &why),
-	    AUTH_VERIFY);
-	auth_check_run(c);
-	ck_assert_int_eq(auth_check_finish(a, c, &why), AUTH_REFUSED);
+	ck_assert_int_eq(basicauth_start(a, basic("eve:pw"), c, &why),
+	    BASICAUTH_VERIFY);
+	basicauth_check_run(c);
+	ck_assert_int_eq(basicauth_check_finish(a, c, &why), BASICAUTH_REFUSED);
 	ck_assert_str_eq(why, "unknown user");
-	ck_assert_int_eq(auth_basic_start(a, NULL, c, &why), AUTH_REFUSED);
+	ck_assert_int_eq(basicauth_start(a, NULL, c, &why), BASICAUTH_REFUSED);
 	ck_assert_str_eq(why, "no credentials");
-	ck_assert_int_eq(auth_basic_start(a, "Basic Zm9v", c, &why),
-	    AUTH_REFUSED);
+	ck_assert_int_eq(basicauth_start(a, "Basic Zm9v", c, &why),
+	    BASICAUTH_REFUSED);
 
 	/* A reload keeping the hash keeps the verified password. */
-	ck_assert_int_eq(auth_load(a, &wc, NULL, err, sizeof(err)), 0);
-	ck_assert_int_eq(auth_basic_start(a, basic("prom:pw"), c, &why),
-	    AUTH_GRANTED);
+	basicauth_load(a, &wc);
+	ck_assert_int_eq(basicauth_start(a, basic("prom:pw"), c, &why),
+	    BASICAUTH_GRANTED);
 	/* A check that spans a reload is judged again, never cached. */
-	ck_assert_int_eq(auth_basic_start(a, basic("other:pw2"), c, &why),
-	    AUTH_VERIFY);
-	auth_check_run(c);
-	ck_assert_int_eq(auth_load(a, &wc, NULL, err, sizeof(err)), 0);
-	ck_assert_int_eq(auth_check_finish(a, c, &why), AUTH_STALE);
-	ck_assert_int_eq(auth_basic_start(a, basic("other:pw2"), c, &why),
-	    AUTH_VERIFY);
+	ck_assert_int_eq(basicauth_start(a, basic("other:pw2"), c, &why),
+	    BASICAUTH_VERIFY);
+	basicauth_check_run(c);
+	basicauth_load(a, &wc);
+	ck_assert_int_eq(basicauth_check_finish(a, c, &why), BASICAUTH_STALE);
+	ck_assert_int_eq(basicauth_start(a, basic("other:pw2"), c, &why),
+	    BASICAUTH_VERIFY);
 	/* A new hash forgets the verified password. */
 	users[0].hash = hash2;
-	ck_assert_int_eq(auth_load(a, &wc, NULL, err, sizeof(err)), 0);
-	ck_assert_int_eq(auth_basic_start(a, basic("prom:pw"), c, &why),
-	    AUTH_VERIFY);
-	auth_check_clear(c);
+	basicauth_load(a, &wc);
+	ck_assert_int_eq(basicauth_start(a, basic("prom:pw"), c, &why),
+	    BASICAUTH_VERIFY);
+	basicauth_check_clear(c);
 	free(c);
-	auth_free(a);
+	basicauth_free(a);
 }
 END_TEST
 
@@ -440,18 +382,16 @@ START_TEST(test_pool_free)
 END_TEST
 
 Suite *
-auth_suite(void)
+basicauth_suite(void)
 {
-	Suite *s = suite_create("auth");
-	TCase *tc = tcase_create("auth");
+	Suite *s = suite_create("basicauth");
+	TCase *tc = tcase_create("basicauth");
 
-	tcase_add_test(tc, test_name_match);
 	tcase_add_test(tc, test_basic);
 	tcase_add_test(tc, test_basic_steps);
 	tcase_add_test(tc, test_limit);
 	tcase_add_test(tc, test_pool);
 	tcase_add_test(tc, test_pool_free);
-	tcase_add_test(tc, test_tokens_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
