@@ -1,7 +1,7 @@
 /*
  * The --scrape.allow list: each pattern is checked and split once, at
  * start-up, into a port (0 for "*") and a path (NULL for any); matching is
- * a walk over at most ALLOW_MAX_RULES rules per scrape.  The refusal text
+ * a walk over at most LIMIT_ALLOW_RULES rules per scrape.  The refusal text
  * says which half failed (port, path, both, or only their combination)
  * and lists the patterns as they were given.
  */
@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "allow.h"
+#include "pushprox_limits.h"
 
 #define ALLOW_MAX_PORT_DIGITS	5
-#define ALLOW_SHOW_PATH		512	/* bytes of a refused path shown */
 
 struct allow_rule {
 	uint16_t	 port;		/* 0: any port */
@@ -104,12 +104,14 @@ allow_add(struct allow *a, const char *pattern, const char **why)
 		*why = "empty pattern (expected PORT, PORT/PATH or */PATH)";
 		return -1;
 	}
-	if (strlen(pattern) > ALLOW_MAX_PATTERN) {
-		*why = "pattern longer than 2048 bytes";
+	if (strlen(pattern) > LIMIT_ALLOW_PATTERN_BYTES) {
+		*why = "pattern longer than "
+		    LIMIT_STR(LIMIT_ALLOW_PATTERN_BYTES) " bytes";
 		return -1;
 	}
-	if (a->n == ALLOW_MAX_RULES) {
-		*why = "too many --scrape.allow patterns (at most 256)";
+	if (a->n == LIMIT_ALLOW_RULES) {
+		*why = "too many --scrape.allow patterns (at most "
+		    LIMIT_STR(LIMIT_ALLOW_RULES) ")";
 		return -1;
 	}
 	memset(&r, 0, sizeof(r));
@@ -218,16 +220,16 @@ allow_explain(const struct allow *a, uint16_t port, const char *path,
 	}
 	if (!port_ok && !path_ok)
 		allow_appendf(out, outlen, &off, "port %u and path %.*s are not "
-		    "allowed", (unsigned)port, ALLOW_SHOW_PATH, path);
+		    "allowed", (unsigned)port, LIMIT_LOG_PATH_BYTES, path);
 	else if (!port_ok)
 		allow_appendf(out, outlen, &off, "port %u is not allowed",
 		    (unsigned)port);
 	else if (!path_ok)
 		allow_appendf(out, outlen, &off, "path %.*s is not allowed",
-		    ALLOW_SHOW_PATH, path);
+		    LIMIT_LOG_PATH_BYTES, path);
 	else
 		allow_appendf(out, outlen, &off, "path %.*s is not allowed on "
-		    "port %u", ALLOW_SHOW_PATH, path, (unsigned)port);
+		    "port %u", LIMIT_LOG_PATH_BYTES, path, (unsigned)port);
 	if (!allow_appendf(out, outlen, &off, " by --scrape.allow (allowed: "))
 		return;
 	for (i = 0; i < a->n; i++) {

@@ -14,9 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ALLOW_MAX_RULES		256	/* fixed: --scrape.allow given */
-#define ALLOW_MAX_PATTERN	2048	/* fixed: bytes of one pattern */
-
 struct allow;
 
 /* Returns an empty list (allows everything); allow_free frees. */

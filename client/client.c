@@ -23,17 +23,14 @@
 #include "metrics.h"
 #include "poller.h"
 #include "procstat.h"
-#include "scrape.h"
-
-#define CLIENT_METRICS_MAX_BYTES	(4 * 1024 * 1024)
-#define CLIENT_METRICS_MAX_CONNS	64
+#include "job.h"
 
 static double
 client_scrapes_gauge_cb(void *arg)
 {
 	const struct client	*c = arg;
 
-	return (double)c->nscrapes;
+	return (double)c->njobs;
 }
 
 static void
@@ -80,7 +77,7 @@ client_http_request_cb(struct httpreq *req, void *arg)
 		httpreq_reply_text(req, 404, "404 page not found\n");
 		return;
 	}
-	buf_init(&out, CLIENT_METRICS_MAX_BYTES);
+	buf_init(&out, LIMIT_CLIENT_METRICS_BYTES);
 	if (metrics_write(c->metrics, &out) == -1)
 		httpreq_reply_text(req, 500, "metrics too large\n");
 	else
@@ -95,7 +92,7 @@ client_grace_cb(evutil_socket_t fd, short what, void *arg)
 	struct client	*c = arg;
 	char		 n[32];
 
-	snprintf(n, sizeof(n), "%zu", c->nscrapes);
+	snprintf(n, sizeof(n), "%zu", c->njobs);
 	log_warn("shutdown grace period over, cancelling scrapes",
 	    "scrapes", n);
 	event_base_loopbreak(c->base);
@@ -107,23 +104,33 @@ client_new(struct event_base *base, const struct client_config *cfg)
 	struct client	*c;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		log_error("cannot create the client", "err", "out of memory");
+		log_error("cannot create the client", "err",
+		    "out of memory for its context");
 		return NULL;
 	}
 	c->base = base;
 	c->cfg = cfg;
-	TAILQ_INIT(&c->scrapes);
+	TAILQ_INIT(&c->jobs);
 	c->metrics = metrics_new();
 	if (c->metrics == NULL) {
-		log_error("cannot create the client", "err", "out of memory");
+		log_error("cannot create the client", "err",
+		    "out of memory for its metrics");
 		goto fail;
 	}
 	client_metrics_add(c);
-	if ((c->cev = curlev_new(base)) == NULL ||
-	    (c->poller = poller_new(c)) == NULL ||
-	    (c->grace = evtimer_new(base, client_grace_cb, c)) == NULL) {
-		log_error("cannot create the client", "err",
-		    "curl or libevent setup failed");
+	if ((c->cev = curlev_new(base)) == NULL) {
+		log_error("cannot create the client", "err", "cannot set up "
+		    "the curl multi handle and its timer (out of memory?)");
+		goto fail;
+	}
+	if ((c->poller = poller_new(c)) == NULL) {
+		log_error("cannot create the client", "err", "cannot set up "
+		    "the poller (out of memory for its timer or headers)");
+		goto fail;
+	}
+	if ((c->grace = evtimer_new(base, client_grace_cb, c)) == NULL) {
+		log_error("cannot create the client", "err", "cannot create "
+		    "the shutdown timer (out of memory)");
 		goto fail;
 	}
 	return c;
@@ -136,7 +143,7 @@ int
 client_start(struct client *c)
 {
 	struct httpserver_config	 hc = {
-		.max_connections = CLIENT_METRICS_MAX_CONNS,
+		.max_connections = LIMIT_CLIENT_METRICS_CONNECTIONS,
 		.max_header_bytes = LIMIT_MAX_HEADER_BYTES,
 		.idle_timeout_ms = LIMIT_IDLE_TIMEOUT_MS,
 		.read_timeout_ms = LIMIT_READ_TIMEOUT_MS,
@@ -149,8 +156,8 @@ client_start(struct client *c)
 		    c);
 		if (c->http == NULL ||
 		    httpserver_listen(c->http, c->cfg->metrics_addr) == -1) {
-			log_error("cannot serve metrics", "addr",
-			    c->cfg->metrics_addr);
+			log_error("cannot serve metrics", "flag",
+			    "--metrics-addr", "addr", c->cfg->metrics_addr);
 			return -1;
 		}
 		log_info("serving metrics", "addr", c->cfg->metrics_addr);
@@ -165,7 +172,7 @@ client_shutdown(struct client *c)
 	struct timeval	 tv;
 	char		 n[32];
 
-	if (c->stopping || c->nscrapes == 0) {
+	if (c->stopping || c->njobs == 0) {
 		event_base_loopbreak(c->base);
 		return;
 	}
@@ -173,7 +180,7 @@ client_shutdown(struct client *c)
 	poller_stop(c->poller);
 	if (c->http != NULL)
 		httpserver_stop_listening(c->http);
-	snprintf(n, sizeof(n), "%zu", c->nscrapes);
+	snprintf(n, sizeof(n), "%zu", c->njobs);
 	log_info("waiting for scrapes in flight", "scrapes", n);
 	duration_to_timeval(LIMIT_SHUTDOWN_GRACE_MS, &tv);
 	if (evtimer_add(c->grace, &tv) == -1)
@@ -181,9 +188,9 @@ client_shutdown(struct client *c)
 }
 
 void
-client_scrape_gone(struct client *c)
+client_job_gone(struct client *c)
 {
-	if (c->stopping && c->nscrapes == 0)
+	if (c->stopping && c->njobs == 0)
 		event_base_loopbreak(c->base);
 }
 
@@ -194,8 +201,8 @@ client_free(struct client *c)
 		return;
 	c->stopping = true;
 	poller_free(c->poller);
-	while (!TAILQ_EMPTY(&c->scrapes))
-		scrape_close(TAILQ_FIRST(&c->scrapes), "shutdown");
+	while (!TAILQ_EMPTY(&c->jobs))
+		job_close(TAILQ_FIRST(&c->jobs), "shutdown");
 	httpserver_free(c->http);
 	curlev_free(c->cev);
 	if (c->grace != NULL)

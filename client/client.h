@@ -1,7 +1,7 @@
 /*
  * The client's context: everything that lives for the whole run hangs off
  * one struct client, passed as the argument of every callback (no mutable
- * globals).  It owns the curl driver, the poller, the scrapes in flight,
+ * globals).  It owns the curl driver, the poller, the scrape jobs in flight,
  * the metrics registry and the metrics listener.  Shutdown stops polling,
  * lets scrapes in flight finish for a grace period, then breaks the loop.
  */
@@ -16,7 +16,7 @@ struct event;
 struct event_base;
 struct curlev;
 struct poller;
-struct scrape;
+struct job;
 struct httpserver;
 struct metrics;
 struct metric;
@@ -39,8 +39,8 @@ struct client {
 	struct httpserver		*http;		/* NULL: no metrics-addr */
 	struct metrics			*metrics;
 	struct client_metrics		 m;
-	TAILQ_HEAD(, scrape)		 scrapes;	/* owned by scrape.c */
-	size_t				 nscrapes;	/* in the list */
+	TAILQ_HEAD(, job)		 jobs;		/* owned by job.c */
+	size_t				 njobs;		/* in the list */
 	size_t				 ntargets;	/* target transfers running */
 	struct event			*grace;		/* shutdown deadline */
 	bool				 stopping;
@@ -62,8 +62,8 @@ int client_start(struct client *c);
  */
 void client_shutdown(struct client *c);
 
-/* Called by scrape.c after a scrape left the list. */
-void client_scrape_gone(struct client *c);
+/* Called by job.c after a job left the list. */
+void client_job_gone(struct client *c);
 
 /* Cancels everything still running and frees. NULL is a no-op. */
 void client_free(struct client *c);

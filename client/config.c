@@ -30,15 +30,10 @@
 #include "url.h"
 #include "version.h"
 
-#define CONFIG_MAX_TOKEN_BYTES	4096
-#define CONFIG_MAX_ERROR_BYTES	1024
-
 #define MS_SECOND	1000LL
 #define MS_HOUR		(3600LL * MS_SECOND)
 
 #define OFF(f)		offsetof(struct client_config, f)
-#define CONFIG_XSTR(x)	#x
-#define CONFIG_STR(x)	CONFIG_XSTR(x)	/* a limit as a flag default */
 
 static const struct flag_def config_flags[] = {
 	{ "proxy-url", FLAG_STRING, NULL, 0, 0, NULL, OFF(proxy_url),
@@ -48,12 +43,16 @@ static const struct flag_def config_flags[] = {
 	  "name to register under (default: this host's FQDN)" },
 	{ "metrics-addr", FLAG_STRING, ":9369", 0, 0, NULL, OFF(metrics_addr),
 	  0, "address to serve the client's own /metrics on (empty: off)" },
-	{ "proxy.retry.initial-wait", FLAG_DURATION, "1s", 10, MS_HOUR, NULL,
+	{ "proxy.retry.initial-wait", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_RETRY_INITIAL_WAIT_S) "s", 10, MS_HOUR, NULL,
 	  OFF(retry_initial_ms), 0, "first wait after a failed poll; also the "
-	  "pause after an empty poll (204) that lasted under 1s" },
-	{ "proxy.retry.max-wait", FLAG_DURATION, "5s", 10, MS_HOUR, NULL,
+	  "pause after an empty poll (204) that lasted under "
+	  LIMIT_STR(LIMIT_POLL_MIN_EMPTY_MS) "ms" },
+	{ "proxy.retry.max-wait", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_RETRY_MAX_WAIT_S) "s", 10, MS_HOUR, NULL,
 	  OFF(retry_max_ms), 0, "longest wait between failed polls" },
-	{ "proxy.poll-timeout", FLAG_DURATION, "5m", MS_SECOND, 24 * MS_HOUR,
+	{ "proxy.poll-timeout", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_CLIENT_POLL_TIMEOUT_MIN) "m", MS_SECOND, 24 * MS_HOUR,
 	  NULL, OFF(poll_timeout_ms), 0,
 	  "give up on one long poll after this long and poll again" },
 	{ "auth.token-file", FLAG_STRING, NULL, 0, 0, NULL,
@@ -67,12 +66,15 @@ static const struct flag_def config_flags[] = {
 	  "match --tls.key" },
 	{ "tls.key", FLAG_STRING, NULL, 0, 0, NULL, OFF(tls_key), 0,
 	  "private key (PEM, unencrypted) of --tls.cert" },
-	{ "scrape.default-timeout", FLAG_DURATION, "15s", 100, MS_HOUR, NULL,
+	{ "scrape.default-timeout", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_SCRAPE_TIMEOUT_S) "s", 100, MS_HOUR, NULL,
 	  OFF(scrape_default_timeout_ms), 0, "scrape timeout when the request "
 	  "has no X-Prometheus-Scrape-Timeout-Seconds" },
-	{ "scrape.max-size", FLAG_BYTES, "256MiB", 1024, 4LL << 30, NULL,
+	{ "scrape.max-size", FLAG_BYTES, LIMIT_STR(LIMIT_MAX_SCRAPE_BYTES),
+	  1024, 4LL << 30, NULL,
 	  OFF(scrape_max_bytes), 0, "largest target response body" },
-	{ "scrape.max-concurrency", FLAG_INT, "64", 1, 100000, NULL,
+	{ "scrape.max-concurrency", FLAG_INT,
+	  LIMIT_STR(LIMIT_MAX_CONCURRENT_SCRAPES), 1, 100000, NULL,
 	  OFF(scrape_max_concurrency), 0,
 	  "scrapes in flight at once; more are answered 503" },
 	{ "scrape.allow", FLAG_STRINGS, NULL, 0, 0, NULL, OFF(scrape_allow), 0,
@@ -92,7 +94,7 @@ static const struct flag_def config_flags[] = {
 	  "--scrape.allow, also allowed by it), none, or any (the reference "
 	  "client's behaviour; not with --scrape.allow); a redirect not "
 	  "followed fails the scrape with a 502 naming its Location" },
-	{ "scrape.max-redirects", FLAG_INT, CONFIG_STR(LIMIT_MAX_REDIRECTS), 0,
+	{ "scrape.max-redirects", FLAG_INT, LIMIT_STR(LIMIT_MAX_REDIRECTS), 0,
 	  100, NULL, OFF(scrape_max_redirects), 0, "redirects one scrape "
 	  "follows at most; one more fails it with a 502" },
 	{ "log.level", FLAG_ENUM, "info", 0, 0, log_level_names,
@@ -167,59 +169,6 @@ config_empty_to_null(char **s)
 	}
 }
 
-char *
-config_resolve_url(const char *base, const char *name)
-{
-	const char	*auth, *p, *end, *slash = NULL;
-	struct buf	 b;
-
-	if ((auth = strstr(base, "://")) == NULL)
-		return NULL;
-	auth += 3;
-	/* Path (if any) starts after the authority and ends at ? or #. */
-	p = auth + strcspn(auth, "/?#");
-	end = p + strcspn(p, "?#");
-	for (const char *q = p; q < end; q++)
-		if (*q == '/')
-			slash = q;
-	buf_init(&b, strlen(base) + strlen(name) + 2);
-	if (slash == NULL) {
-		if (buf_append(&b, base, (size_t)(p - base)) == -1 ||
-		    buf_puts(&b, "/") == -1)
-			goto fail;
-	} else if (buf_append(&b, base, (size_t)(slash + 1 - base)) == -1)
-		goto fail;
-	if (buf_puts(&b, name) == -1)
-		goto fail;
-	return b.data;
-fail:
-	buf_release(&b);
-	return NULL;
-}
-
-/* A copy of url without "user:pass@"; caller frees. */
-static char *
-config_strip_userinfo(const char *url)
-{
-	const char	*auth = strstr(url, "://"), *at;
-	size_t		 alen;
-	struct buf	 b;
-
-	if (auth == NULL)
-		return strdup(url);
-	auth += 3;
-	alen = strcspn(auth, "/?#");
-	if ((at = memchr(auth, '@', alen)) == NULL)
-		return strdup(url);
-	buf_init(&b, strlen(url));
-	if (buf_append(&b, url, (size_t)(auth - url)) == -1 ||
-	    buf_puts(&b, at + 1) == -1) {
-		buf_release(&b);
-		return NULL;
-	}
-	return b.data;
-}
-
 /*
  * Reads the bearer token (the first line, white space trimmed) into
  * cfg->auth_header; 0, or -1 after a message naming the file.
@@ -228,7 +177,7 @@ static int
 config_read_token(struct client_config *cfg, FILE *err)
 {
 	const char	*path = cfg->auth_token_file;
-	char		 line[CONFIG_MAX_TOKEN_BYTES + 2], *tok, *end;
+	char		 line[LIMIT_TOKEN_BYTES + 2], *tok, *end;
 	FILE		*f;
 	struct buf	 b;
 	bool		 too_long;
@@ -258,7 +207,7 @@ config_read_token(struct client_config *cfg, FILE *err)
 	if (too_long)
 		fprintf(err, "pushprox-client: --auth.token-file file \"%s\": "
 		    "first line longer than %d bytes\n", path,
-		    CONFIG_MAX_TOKEN_BYTES);
+		    LIMIT_TOKEN_BYTES);
 	else if (*tok == '\0')
 		fprintf(err, "pushprox-client: --auth.token-file file \"%s\" "
 		    "holds no token (its first line is empty)\n", path);
@@ -274,7 +223,7 @@ config_read_token(struct client_config *cfg, FILE *err)
 			rv = 0;
 	}
 	if (rv == 0) {
-		buf_init(&b, CONFIG_MAX_TOKEN_BYTES + 64);
+		buf_init(&b, LIMIT_TOKEN_BYTES + 64);
 		if (buf_printf(&b, "Authorization: Bearer %s", tok) == -1) {
 			buf_release(&b);
 			fprintf(err, "pushprox-client: out of memory\n");
@@ -307,7 +256,7 @@ config_check_target_host(struct client_config *cfg, FILE *err)
 	if (len == 0)
 		why = "empty host";
 	else if (len > LIMIT_MAX_FQDN_BYTES)
-		why = "longer than 253 bytes";
+		why = "longer than " LIMIT_STR(LIMIT_MAX_FQDN_BYTES) " bytes";
 	else if (strchr(h, ':') != NULL) {
 		if (inet_pton(AF_INET6, h, &a6) != 1)
 			why = "a host name or address without a port was "
@@ -369,10 +318,10 @@ config_check(struct client_config *cfg, FILE *err)
 {
 	struct url	 u;
 	const char	*why = NULL;
-	char		*plain, msg[CONFIG_MAX_ERROR_BYTES];
+	char		*plain, msg[LIMIT_ERROR_BODY_BYTES];
 
 	/* Credentials for the proxy are curl's business, not url_parse's. */
-	if ((plain = config_strip_userinfo(cfg->proxy_url)) == NULL) {
+	if ((plain = url_strip_userinfo(cfg->proxy_url)) == NULL) {
 		fprintf(err, "pushprox-client: out of memory\n");
 		return -1;
 	}
@@ -456,16 +405,16 @@ config_load(struct client_config *cfg, int argc, char **argv, FILE *out,
 	config_empty_to_null(&cfg->fqdn);
 	if (cfg->fqdn == NULL && (cfg->fqdn = config_default_fqdn()) == NULL)
 		goto oom;
-	cfg->poll_url = config_resolve_url(cfg->proxy_url, "poll");
-	cfg->push_url = config_resolve_url(cfg->proxy_url, "push");
+	cfg->poll_url = url_resolve_name(cfg->proxy_url, "poll");
+	cfg->push_url = url_resolve_name(cfg->proxy_url, "push");
 	if (cfg->poll_url == NULL || cfg->push_url == NULL)
 		goto oom;
 	if (cfg->scrape_target_host != NULL &&
 	    config_build_connect_to(cfg) == -1)
 		goto oom;
-	cfg->proxy_url_log = config_strip_userinfo(cfg->proxy_url);
-	cfg->poll_url_log = config_strip_userinfo(cfg->poll_url);
-	cfg->push_url_log = config_strip_userinfo(cfg->push_url);
+	cfg->proxy_url_log = url_strip_userinfo(cfg->proxy_url);
+	cfg->poll_url_log = url_strip_userinfo(cfg->poll_url);
+	cfg->push_url_log = url_strip_userinfo(cfg->push_url);
 	if (cfg->proxy_url_log == NULL || cfg->poll_url_log == NULL ||
 	    cfg->push_url_log == NULL)
 		goto oom;

@@ -74,14 +74,6 @@ void config_free(struct client_config *cfg);
 /* The flag table (static; n rows), for the man page generator (man/). */
 const struct flag_def *config_flags_table(size_t *n);
 
-/*
- * Resolves a relative name against base as Go's url.ResolveReference does
- * for a single path segment: everything after the last '/' of the path is
- * replaced, the query dropped.  Returns a string the caller frees, or NULL
- * if base is not an absolute URL (or on ENOMEM).
- */
-char *config_resolve_url(const char *base, const char *name);
-
 /* Sets the --tls.* options on a transfer to the proxy; 0 or -1. */
 int config_apply_tls(const struct client_config *cfg, CURL *easy);
 

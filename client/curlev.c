@@ -106,7 +106,8 @@ curlev_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 	}
 	if (sk == NULL) {
 		if ((sk = calloc(1, sizeof(*sk))) == NULL) {
-			log_warn("cannot watch socket", "err", "out of memory");
+			log_warn("cannot watch a transfer's socket", "err",
+			    "out of memory for its watcher");
 			return -1;
 		}
 		sk->cev = cev;
@@ -123,11 +124,14 @@ curlev_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
 		sk->ev = event_new(cev->base, s, kind, curlev_event_cb, sk);
 	else if (event_del(sk->ev) == -1 || event_assign(sk->ev, cev->base, s,
 	    kind, curlev_event_cb, sk) == -1) {
-		log_warn("cannot watch socket", "err", "event_assign failed");
+		log_warn("cannot watch a transfer's socket", "err",
+		    "event_del or event_assign failed");
 		return -1;
 	}
 	if (sk->ev == NULL || event_add(sk->ev, NULL) == -1) {
-		log_warn("cannot watch socket", "err", "event_new failed");
+		log_warn("cannot watch a transfer's socket", "err",
+		    sk->ev == NULL ? "event_new failed (out of memory)" :
+		    "event_add failed");
 		return -1;
 	}
 	return 0;
@@ -166,7 +170,8 @@ curlev_check_done(struct curlev *cev)
 		priv = NULL;
 		if (curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv) !=
 		    CURLE_OK || priv == NULL) {
-			log_warn("finished transfer has no owner");
+			log_warn("finished transfer dropped", "err",
+			    "it has no owner (CURLINFO_PRIVATE unset)");
 			curl_multi_remove_handle(cev->multi, easy);
 			continue;
 		}
@@ -236,21 +241,23 @@ curlev_add(struct curlev *cev, CURL *easy, curlev_done_cb done, void *arg)
 	CURLMcode		 mc;
 
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
-		log_warn("cannot start transfer", "err", "out of memory");
+		log_warn("cannot start transfer", "err",
+		    "out of memory for its record");
 		return -1;
 	}
 	x->easy = easy;
 	x->done = done;
 	x->arg = arg;
 	if (curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)x) != CURLE_OK) {
-		log_warn("cannot start transfer", "err", "CURLOPT_PRIVATE");
+		log_warn("cannot start transfer", "err",
+		    "curl refused CURLOPT_PRIVATE");
 		free(x);
 		return -1;
 	}
 	/* The timer callback fires (at 0) and kicks the transfer off. */
 	if ((mc = curl_multi_add_handle(cev->multi, easy)) != CURLM_OK) {
-		log_warn("cannot start transfer", "err",
-		    curl_multi_strerror(mc));
+		log_warn("cannot start transfer", "call",
+		    "curl_multi_add_handle", "err", curl_multi_strerror(mc));
 		(void)curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
 		free(x);
 		return -1;

@@ -3,9 +3,11 @@
  * SIGINT/SIGTERM start a clean shutdown (client_shutdown); when the loop
  * ends everything is freed and the process exits 0.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +37,7 @@ main(int argc, char **argv)
 	struct client		*c = NULL;
 	struct event		*sigint = NULL, *sigterm = NULL;
 	int			 rv = EXIT_FAILURE;
+	CURLcode		 cc;
 
 	switch (config_load(&cfg, argc, argv, stdout, stderr)) {
 	case CONFIG_RUN:
@@ -49,12 +52,14 @@ main(int argc, char **argv)
 	    (enum log_format)cfg.log_format, NULL);
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	signal(SIGPIPE, SIG_IGN);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		log_error("curl_global_init failed");
+	if ((cc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK) {
+		log_error("cannot initialise libcurl", "call",
+		    "curl_global_init", "err", curl_easy_strerror(cc));
 		goto out;
 	}
 	if ((base = event_base_new()) == NULL) {
-		log_error("event_base_new failed");
+		log_error("cannot create the event loop", "call",
+		    "event_base_new", "err", strerror(errno));
 		goto out_curl;
 	}
 	if ((c = client_new(base, &cfg)) == NULL)
@@ -63,7 +68,8 @@ main(int argc, char **argv)
 	sigterm = evsignal_new(base, SIGTERM, main_signal_cb, c);
 	if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) ||
 	    evsignal_add(sigterm, NULL)) {
-		log_error("cannot install signal handlers");
+		log_error("cannot install signal handlers", "signals",
+		    "SIGINT, SIGTERM", "err", strerror(errno));
 		goto out_curl;
 	}
 	log_info("starting pushprox-client", "fqdn", cfg.fqdn, "proxy_url",
@@ -71,7 +77,8 @@ main(int argc, char **argv)
 	if (client_start(c) == -1)
 		goto out_curl;
 	if (event_base_dispatch(base) == -1)
-		log_error("event loop failed");
+		log_error("event loop failed", "call", "event_base_dispatch",
+		    "err", strerror(errno));
 	else
 		rv = EXIT_SUCCESS;
 out_curl:

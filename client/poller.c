@@ -1,7 +1,7 @@
 /*
  * Poll loop as a small state machine: IDLE -> POLLING -> (answer) ->
  * POLLING again at once, or -> BACKOFF -> (timer) -> POLLING, or, after an
- * empty poll shorter than POLLER_MIN_EMPTY_MS, -> PAUSED -> (timer) ->
+ * empty poll shorter than LIMIT_POLL_MIN_EMPTY_MS, -> PAUSED -> (timer) ->
  * POLLING, so that a proxy answering 204 at once is not polled in a tight
  * loop.  STOPPED is final.  Each poll is a fresh easy handle (the multi's
  * connection cache keeps the connection to the proxy alive between them);
@@ -34,12 +34,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "poller.h"
-#include "scrape.h"
+#include "job.h"
 #include "scrapereq.h"
-
-#define POLLER_LOG_BODY_BYTES	64
-#define POLLER_KEEPALIVE_S	15L
-#define POLLER_MIN_EMPTY_MS	1000	/* shorter empty polls pause */
 
 enum poller_state {
 	POLLER_IDLE,
@@ -54,8 +50,8 @@ static const char *const poller_state_names[] = {
 	"idle", "polling", "backoff", "paused", "full", "stopped",
 };
 
-/* Scrapes in flight (targets and pushes) above which polling waits. */
-#define POLLER_MAX_SCRAPES(c)	((size_t)(c)->cfg->scrape_max_concurrency * 2)
+/* Jobs in flight (targets and pushes) above which polling waits. */
+#define POLLER_MAX_JOBS(c)	((size_t)(c)->cfg->scrape_max_concurrency * 2)
 
 struct poller {
 	struct client		*c;
@@ -63,7 +59,7 @@ struct poller {
 	CURL			*easy;
 	struct curl_slist	*hdrs;
 	struct buf		 body;
-	bool			 too_large;
+	char			 fail[96];	/* why we ended it, or "" */
 	char			 errbuf[CURL_ERROR_SIZE];
 	struct event		*timer;
 	int64_t			 backoff_ms;	/* last wait; 0 after success */
@@ -125,7 +121,7 @@ poller_again(struct poller *p, const char *why)
 	struct timeval	 tv;
 
 	p->backoff_ms = 0;
-	if (took >= POLLER_MIN_EMPTY_MS) {
+	if (took >= LIMIT_POLL_MIN_EMPTY_MS) {
 		poller_send(p);
 		return;
 	}
@@ -144,9 +140,9 @@ static void
 poller_backoff(struct poller *p, long status, const char *ctype,
     const char *err)
 {
-	char		 st[24], wait[32], head[POLLER_LOG_BODY_BYTES + 1];
-	size_t		 n = p->body.len < POLLER_LOG_BODY_BYTES ?
-			    p->body.len : POLLER_LOG_BODY_BYTES;
+	char		 st[24], wait[32], head[LIMIT_LOG_ANSWER_BYTES + 1];
+	size_t		 n = p->body.len < LIMIT_LOG_ANSWER_BYTES ?
+			    p->body.len : LIMIT_LOG_ANSWER_BYTES;
 	int64_t		 ms;
 	struct timeval	 tv;
 
@@ -199,8 +195,8 @@ poller_answer(struct poller *p, const char *ctype)
 		return;
 	}
 	p->backoff_ms = 0;
-	scrape_start(p->c, req);
-	if (p->c->nscrapes >= POLLER_MAX_SCRAPES(p->c)) {
+	job_start(p->c, req);
+	if (p->c->njobs >= POLLER_MAX_JOBS(p->c)) {
 		log_debug("scrapes in flight at the limit, polling waits",
 		    "limit", "2 x --scrape.max-concurrency");
 		poller_set_state(p, POLLER_FULL);
@@ -222,7 +218,7 @@ poller_finish(struct poller *p, CURL *easy, CURLcode res)
 	curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent);
 	curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &ct);
 	snprintf(ctype, sizeof(ctype), "%s", ct != NULL ? ct : "");
-	err = p->too_large ? "poll answer larger than 64KiB" :
+	err = p->fail[0] != '\0' ? p->fail :
 	    p->errbuf[0] != '\0' ? p->errbuf : curl_easy_strerror(res);
 	curl_easy_cleanup(easy);
 	p->easy = NULL;
@@ -257,7 +253,8 @@ poller_write_cb(char *data, size_t size, size_t n, void *arg)
 	struct poller	*p = arg;
 
 	if (buf_append(&p->body, data, size * n) == -1) {
-		p->too_large = true;
+		snprintf(p->fail, sizeof(p->fail), "poll answer larger than "
+		    "%zu bytes", p->body.max);
 		return CURL_WRITEFUNC_ERROR;
 	}
 	return size * n;
@@ -282,9 +279,9 @@ poller_setup(struct poller *p, CURL *e)
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, POLLER_KEEPALIVE_S) !=
+	    curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, (long)LIMIT_POLL_KEEPALIVE_S) !=
 	    CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, POLLER_KEEPALIVE_S) !=
+	    curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, (long)LIMIT_POLL_KEEPALIVE_S) !=
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
 	    CURLE_OK ||
@@ -303,7 +300,7 @@ poller_send(struct poller *p)
 	if (p->state == POLLER_STOPPED || p->state == POLLER_POLLING)
 		return;
 	buf_reset(&p->body);
-	p->too_large = false;
+	p->fail[0] = '\0';
 	p->errbuf[0] = '\0';
 	if ((p->easy = curl_easy_init()) == NULL || poller_setup(p, p->easy)) {
 		curl_easy_cleanup(p->easy);
@@ -354,10 +351,10 @@ poller_start(struct poller *p)
 }
 
 void
-poller_scrape_done(struct poller *p)
+poller_job_done(struct poller *p)
 {
 	if (p->state == POLLER_FULL &&
-	    p->c->nscrapes < POLLER_MAX_SCRAPES(p->c))
+	    p->c->njobs < POLLER_MAX_JOBS(p->c))
 		poller_send(p);
 }
 

@@ -1,6 +1,6 @@
 /*
  * The long poll: one POST <proxy>/poll outstanding at a time.  An answer
- * carrying a scrape starts it (scrape.c) and the next poll goes out at
+ * carrying a scrape starts a job (job.c) and the next poll goes out at
  * once; "no work" (204) and our own poll deadline re-poll at once, unless
  * that poll lasted under a second (a proxy answering 204 at once), when
  * the next one waits --proxy.retry.initial-wait; any failure waits a
@@ -20,8 +20,8 @@ struct poller *poller_new(struct client *c);
 /* Sends the first poll. */
 void poller_start(struct poller *p);
 
-/* A scrape ended: polls again if polling waited for that. */
-void poller_scrape_done(struct poller *p);
+/* A job ended: polls again if polling waited for that. */
+void poller_job_done(struct poller *p);
 
 /* Cancels the poll in flight or the back-off; no more polls. */
 void poller_stop(struct poller *p);

@@ -19,8 +19,6 @@
 #include "scrapereq.h"
 #include "url.h"
 
-#define SCRAPEREQ_MAX_ERROR	1024
-#define SCRAPEREQ_MARGIN_MS	500	/* at most; else 10 % */
 #define SCRAPEREQ_TIMEOUT_HDR	"X-Prometheus-Scrape-Timeout-Seconds"
 
 static int
@@ -61,7 +59,7 @@ scrapereq_fail(struct scrapereq *r, const char *fmt, ...)
 
 	if (r->error != NULL)
 		return 0;
-	buf_init(&b, SCRAPEREQ_MAX_ERROR);
+	buf_init(&b, LIMIT_ERROR_BODY_BYTES);
 	va_start(ap, fmt);
 	rv = buf_vprintf(&b, fmt, ap);
 	va_end(ap);
@@ -362,8 +360,8 @@ scrapereq_target_timeout(int64_t timeout_ms)
 {
 	int64_t	 margin = timeout_ms / 10;
 
-	if (margin > SCRAPEREQ_MARGIN_MS)
-		margin = SCRAPEREQ_MARGIN_MS;
+	if (margin > LIMIT_TARGET_MARGIN_MS)
+		margin = LIMIT_TARGET_MARGIN_MS;
 	return timeout_ms - margin > 1 ? timeout_ms - margin : 1;
 }
 

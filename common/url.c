@@ -12,6 +12,7 @@
 
 #include <http_parser.h>
 
+#include "buf.h"
 #include "url.h"
 
 #define URL_FIELD(u, f)	((u)->field_set & (1 << (f)))
@@ -102,4 +103,56 @@ url_release(struct url *u)
 {
 	free(u->path_query);
 	u->path_query = NULL;
+}
+
+char *
+url_resolve_name(const char *base, const char *name)
+{
+	const char	*auth, *p, *end, *slash = NULL;
+	struct buf	 b;
+
+	if ((auth = strstr(base, "://")) == NULL)
+		return NULL;
+	auth += 3;
+	/* Path (if any) starts after the authority and ends at ? or #. */
+	p = auth + strcspn(auth, "/?#");
+	end = p + strcspn(p, "?#");
+	for (const char *q = p; q < end; q++)
+		if (*q == '/')
+			slash = q;
+	buf_init(&b, strlen(base) + strlen(name) + 2);
+	if (slash == NULL) {
+		if (buf_append(&b, base, (size_t)(p - base)) == -1 ||
+		    buf_puts(&b, "/") == -1)
+			goto fail;
+	} else if (buf_append(&b, base, (size_t)(slash + 1 - base)) == -1)
+		goto fail;
+	if (buf_puts(&b, name) == -1)
+		goto fail;
+	return b.data;
+fail:
+	buf_release(&b);
+	return NULL;
+}
+
+char *
+url_strip_userinfo(const char *url)
+{
+	const char	*auth = strstr(url, "://"), *at;
+	size_t		 alen;
+	struct buf	 b;
+
+	if (auth == NULL)
+		return strdup(url);
+	auth += 3;
+	alen = strcspn(auth, "/?#");
+	if ((at = memchr(auth, '@', alen)) == NULL)
+		return strdup(url);
+	buf_init(&b, strlen(url));
+	if (buf_append(&b, url, (size_t)(auth - url)) == -1 ||
+	    buf_puts(&b, at + 1) == -1) {
+		buf_release(&b);
+		return NULL;
+	}
+	return b.data;
 }

@@ -2,7 +2,8 @@
  * Absolute http(s) URLs as found in proxy-form request lines
  * ("http://node1.example:9100/metrics?x=1"), split with http_parser's URL
  * parser.  Hosts keep no brackets (IPv6 "::1"); path_query always starts
- * with "/".
+ * with "/".  Also the two textual helpers the client needs for its proxy
+ * URL: a sibling path ("poll", "push") and a copy fit for logs.
  */
 #ifndef PUSHPROX_URL_H
 #define PUSHPROX_URL_H
@@ -23,5 +24,19 @@ int url_parse(const char *s, struct url *u, const char **why);
 
 /* Frees what url_parse allocated. */
 void url_release(struct url *u);
+
+/*
+ * Resolves a relative name against base as Go's url.ResolveReference does
+ * for a single path segment: everything after the last '/' of the path is
+ * replaced, the query and fragment dropped.  Returns a string the caller
+ * frees, or NULL if base has no "://" (or on ENOMEM).
+ */
+char *url_resolve_name(const char *base, const char *name);
+
+/*
+ * A copy of url without its userinfo ("user:pass@"), for logs; url as is
+ * if it has none.  Returns a string the caller frees, or NULL on ENOMEM.
+ */
+char *url_strip_userinfo(const char *url);
 
 #endif

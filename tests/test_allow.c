@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "allow.h"
+#include "pushprox_limits.h"
 
 #define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -90,20 +91,20 @@ START_TEST(test_too_long_and_too_many)
 {
 	struct allow	*a = allow_new();
 	const char	*why = NULL;
-	char		 p[ALLOW_MAX_PATTERN + 2];
+	char		 p[LIMIT_ALLOW_PATTERN_BYTES + 2];
 
 	memset(p, 'x', sizeof(p) - 1);
 	p[sizeof(p) - 1] = '\0';
 	memcpy(p, "9100/", 5);
 	ck_assert_int_eq(allow_add(a, p, &why), -1);
 	ck_assert_str_eq(why, "pattern longer than 2048 bytes");
-	p[ALLOW_MAX_PATTERN] = '\0';
+	p[LIMIT_ALLOW_PATTERN_BYTES] = '\0';
 	ck_assert_int_eq(allow_add(a, p, &why), 0);
-	for (int i = 1; i < ALLOW_MAX_RULES; i++)
+	for (int i = 1; i < LIMIT_ALLOW_RULES; i++)
 		ck_assert_int_eq(allow_add(a, "9100", &why), 0);
 	ck_assert_int_eq(allow_add(a, "9100", &why), -1);
 	ck_assert_str_eq(why, "too many --scrape.allow patterns (at most 256)");
-	ck_assert_uint_eq(allow_count(a), ALLOW_MAX_RULES);
+	ck_assert_uint_eq(allow_count(a), LIMIT_ALLOW_RULES);
 	allow_free(a);
 }
 END_TEST

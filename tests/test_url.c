@@ -1,6 +1,10 @@
-/* Unit tests for absolute URL parsing (common/url.c). */
+/*
+ * Unit tests for absolute URL parsing (common/url.c) and the client's
+ * two helpers for its proxy URL (the poll and push URLs, the log copy).
+ */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "url.h"
@@ -101,6 +105,57 @@ START_TEST(test_url_host_length)
 }
 END_TEST
 
+/* --proxy-url as given, the poll URL derived from it. */
+static const struct {
+	const char	*base;
+	const char	*want;
+} url_resolve[] = {
+	{ "http://proxy:8080", "http://proxy:8080/poll" },
+	{ "http://proxy:8080/", "http://proxy:8080/poll" },
+	{ "https://proxy/pushprox/", "https://proxy/pushprox/poll" },
+	{ "https://proxy/pushprox", "https://proxy/poll" },
+	{ "http://proxy/a/b?x=1#f", "http://proxy/a/poll" },
+	{ "http://proxy?x=/y", "http://proxy/poll" },
+	{ "http://u:p@proxy/x/", "http://u:p@proxy/x/poll" },
+	{ "proxy:8080", NULL },
+};
+
+START_TEST(test_url_resolve_name)
+{
+	char	*got = url_resolve_name(url_resolve[_i].base, "poll");
+
+	if (url_resolve[_i].want == NULL)
+		ck_assert_ptr_null(got);
+	else {
+		ck_assert_ptr_nonnull(got);
+		ck_assert_str_eq(got, url_resolve[_i].want);
+	}
+	free(got);
+}
+END_TEST
+
+static const struct {
+	const char	*in;
+	const char	*want;
+} url_strip[] = {
+	{ "http://user:secret@proxy:8080/p", "http://proxy:8080/p" },
+	{ "http://user@proxy/", "http://proxy/" },
+	{ "http://proxy/a@b", "http://proxy/a@b" },	/* @ in the path */
+	{ "http://proxy?u=a@b", "http://proxy?u=a@b" },
+	{ "https://proxy", "https://proxy" },
+	{ "not a url", "not a url" },
+};
+
+START_TEST(test_url_strip_userinfo)
+{
+	char	*got = url_strip_userinfo(url_strip[_i].in);
+
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, url_strip[_i].want);
+	free(got);
+}
+END_TEST
+
 Suite *
 url_suite(void)
 {
@@ -112,6 +167,10 @@ url_suite(void)
 	tcase_add_loop_test(tc, test_url_bad, 0,
 	    sizeof(url_bad) / sizeof(url_bad[0]));
 	tcase_add_test(tc, test_url_host_length);
+	tcase_add_loop_test(tc, test_url_resolve_name, 0,
+	    sizeof(url_resolve) / sizeof(url_resolve[0]));
+	tcase_add_loop_test(tc, test_url_strip_userinfo, 0,
+	    sizeof(url_strip) / sizeof(url_strip[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
