@@ -116,11 +116,41 @@
 #define LIMIT_WRITE_TIMEOUT_MS      (LIMIT_WRITE_TIMEOUT_S * 1000)
 #define LIMIT_SHUTDOWN_GRACE_MS     (5 * 1000)      /* fixed: SIGTERM drain */
 
-/* Client. */
-#define LIMIT_MAX_SCRAPE_BYTES      (256LL << 20) /* one target response */
-#define LIMIT_MAX_CONCURRENT_SCRAPES 64
-#define LIMIT_CONNECT_TIMEOUT_MS    (10 * 1000)
+/* Client (its scrape timeout default is LIMIT_SCRAPE_TIMEOUT_S). */
+#define LIMIT_MAX_SCRAPE_BYTES      268435456     /* 256MiB: one target
+                                                     response body */
+#define LIMIT_MAX_CONCURRENT_SCRAPES 64           /* target fetches at once */
 #define LIMIT_MAX_REDIRECTS         10            /* hops a scrape follows */
+#define LIMIT_RETRY_INITIAL_WAIT_S  1             /* first wait after a
+                                                     failed poll */
+#define LIMIT_RETRY_MAX_WAIT_S      5             /* longest one */
+#define LIMIT_CLIENT_POLL_TIMEOUT_MIN 5           /* one long poll */
+#define LIMIT_CONNECT_TIMEOUT_MS    (10 * 1000)   /* fixed: to a target or
+                                                     the proxy */
+#define LIMIT_MIN_PUSH_TIMEOUT_MS   (5 * 1000)    /* fixed: a push may take
+                                                     at least this long */
+#define LIMIT_PUSH_HEAD_SLACK       1024          /* fixed: a push head's
+                                                     bytes beyond the target's
+                                                     (status line, Id, ...) */
+#define LIMIT_ERROR_BODY_BYTES      4096          /* fixed: an error message
+                                                     pushed or printed */
+#define LIMIT_LOG_ANSWER_BYTES      128           /* fixed: a proxy's answer
+                                                     quoted in a log line */
+#define LIMIT_LOG_PATH_BYTES        512           /* fixed: a refused path
+                                                     quoted in a message */
+#define LIMIT_POLL_KEEPALIVE_S      15            /* fixed: TCP keep-alive
+                                                     idle and interval */
+#define LIMIT_POLL_MIN_EMPTY_MS     1000          /* fixed: a shorter empty
+                                                     poll pauses initial-wait */
+#define LIMIT_TARGET_MARGIN_MS      500           /* fixed: a target's
+                                                     deadline before the
+                                                     scrape's (or 10 %) */
+#define LIMIT_TOKEN_BYTES           4096          /* fixed: a bearer token */
+#define LIMIT_ALLOW_RULES           256           /* fixed: --scrape.allow
+                                                     patterns */
+#define LIMIT_ALLOW_PATTERN_BYTES   2048          /* fixed: one pattern */
+#define LIMIT_CLIENT_METRICS_BYTES  (4 * 1024 * 1024) /* fixed: /metrics */
+#define LIMIT_CLIENT_METRICS_CONNECTIONS 64       /* fixed: its listener */
 
 /*
  * Targets and advertisements (issue 10; docs/protocol.md).  The flagged
