@@ -29,8 +29,6 @@
 #define ADVERT_MAX_TAG		64	/* fixed: bytes of a Pushprox-Targets */
 #define ADVERT_MAX_CLIENT_VERSION 64	/* fixed: bytes of client_version */
 
-struct buf;
-
 struct advert_target {
 	char		*name;		/* [A-Za-z0-9_.-]+, unique */
 	struct labels	 labels;
@@ -114,36 +112,15 @@ struct advert *advert_decode(const char *body, size_t len,
 /* The short hash of advert_encode(a).  Returns 0, or -1. */
 int advert_hash(const struct advert *a, char out[LABELS_HASH_HEX + 1]);
 
-/* How the proxy sees a client when it renders it. */
-struct advert_live {
-	const char	*fqdn;
-	const char	*address;	/* the peer "IP:PORT", or NULL */
-	int64_t		 seen_seconds;	/* since the client last talked */
-	bool		 poll_open;	/* a poll of it is parked now */
-};
-
-/*
- * Appends to out one http_sd target group per target of a (sorted by
- * name), each ready to scrape through proxy_url: "targets":["FQDN:0"],
- * __metrics_path__ /pushprox/targets/NAME/metrics, instance FQDN/NAME,
- * the client's and the target's labels (the target's win) and the
- * __meta_pushprox_* labels.  *first is true before the first group of
- * the whole array (no comma) and false afterwards.  Returns 0, or -1 at
- * out's cap or on ENOMEM.
- */
-int advert_render_targets(struct buf *out, const struct advert *a,
-    const struct advert_live *live, bool *first);
-
-/*
- * Appends to out the /clients group of one client: "targets":["FQDN"]
- * with its labels (a may be NULL: a Go client advertises nothing) and the
- * __meta_pushprox_* liveness labels.  Same *first and results as above.
- */
-int advert_render_client(struct buf *out, const struct advert *a,
-    const struct advert_live *live, bool *first);
-
 /* The __metrics_path__ of target name: "/pushprox/targets/NAME/metrics". */
 #define ADVERT_PATH_PREFIX	"/pushprox/targets/"
 #define ADVERT_PATH_SUFFIX	"/metrics"
+
+/*
+ * The /targets and /clients renderers live in advertsd.c; their header is
+ * included here so code that includes only advert.h (proxy/sd.c) still
+ * sees them.
+ */
+#include "advertsd.h"
 
 #endif
