@@ -21,9 +21,11 @@
 #include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "netpolicy.h"
 #include "poller.h"
 #include "procstat.h"
 #include "job.h"
+#include "targetsctl.h"
 
 static double
 client_scrapes_gauge_cb(void *arg)
@@ -102,6 +104,7 @@ struct client *
 client_new(struct event_base *base, const struct client_config *cfg)
 {
 	struct client	*c;
+	bool		 failed = false;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		log_error("cannot create the client", "err",
@@ -118,6 +121,11 @@ client_new(struct event_base *base, const struct client_config *cfg)
 		goto fail;
 	}
 	client_metrics_add(c);
+	if ((c->net = netpolicy_new_env()) == NULL) {
+		log_error("cannot create the client", "err",
+		    "out of memory for its proxy settings");
+		goto fail;
+	}
 	if ((c->cev = curlev_new(base)) == NULL) {
 		log_error("cannot create the client", "err", "cannot set up "
 		    "the curl multi handle and its timer (out of memory?)");
@@ -133,6 +141,8 @@ client_new(struct event_base *base, const struct client_config *cfg)
 		    "the shutdown timer (out of memory)");
 		goto fail;
 	}
+	if ((c->tctl = targetsctl_new(c, &failed)) == NULL && failed)
+		goto fail;
 	return c;
 fail:
 	client_free(c);
@@ -188,6 +198,13 @@ client_shutdown(struct client *c)
 }
 
 void
+client_targets_changed(struct client *c)
+{
+	/* The poller re-advertises (issue 10's wiring, client/poller.c). */
+	(void)c;
+}
+
+void
 client_job_gone(struct client *c)
 {
 	if (c->stopping && c->njobs == 0)
@@ -204,7 +221,9 @@ client_free(struct client *c)
 	while (!TAILQ_EMPTY(&c->jobs))
 		job_close(TAILQ_FIRST(&c->jobs), "shutdown");
 	httpserver_free(c->http);
+	targetsctl_free(c->tctl);
 	curlev_free(c->cev);
+	netpolicy_free(c->net);
 	if (c->grace != NULL)
 		event_free(c->grace);
 	metrics_free(c->metrics);

@@ -21,6 +21,9 @@ struct httpserver;
 struct metrics;
 struct metric;
 struct client_config;
+struct targets;
+struct targetsctl;
+struct netpolicy;
 
 struct client_metrics {
 	struct metric	*scrapes;	/* pushprox_client_scrapes_total */
@@ -44,6 +47,21 @@ struct client {
 	size_t				 ntargets;	/* target transfers running */
 	struct event			*grace;		/* shutdown deadline */
 	bool				 stopping;
+	/*
+	 * --targets.file (issue 10): the current set, NULL without the flag.
+	 * Owned by tctl (client/targetsctl.c: load, watch, SIGHUP); it may
+	 * be replaced between two callbacks, so never keep a pointer into
+	 * it across one.  client_targets_changed tells the poller.
+	 */
+	struct targets			*targets;
+	struct targetsctl		*tctl;
+	/*
+	 * HTTP_PROXY/HTTPS_PROXY/NO_PROXY as the Go client reads them, with
+	 * localhost and loopback never proxied (client/netpolicy.h).  Every
+	 * easy handle the client creates calls netpolicy_apply(c->net, e,
+	 * url) after CURLOPT_URL: poll, push, advertise and target transfers.
+	 */
+	struct netpolicy		*net;
 };
 
 /*
@@ -61,6 +79,13 @@ int client_start(struct client *c);
  * the grace period is over; a second call breaks it at once.
  */
 void client_shutdown(struct client *c);
+
+/*
+ * The targets set (c->targets) changed: a rescan of its directories or a
+ * SIGHUP reload.  Called by client/targetsctl.c; the poller re-advertises
+ * to the proxies that asked (docs/protocol.md 2.2).
+ */
+void client_targets_changed(struct client *c);
 
 /* Called by job.c after a job left the list. */
 void client_job_gone(struct client *c);

@@ -97,6 +97,19 @@ static const struct flag_def config_flags[] = {
 	{ "scrape.max-redirects", FLAG_INT, LIMIT_STR(LIMIT_MAX_REDIRECTS), 0,
 	  100, NULL, OFF(scrape_max_redirects), 0, "redirects one scrape "
 	  "follows at most; one more fails it with a 502" },
+	{ "targets.file", FLAG_STRING, NULL, 0, 0, NULL, OFF(targets_file), 0,
+	  "YAML file of named targets (static, socket_dirs, include "
+	  "directories; see pushprox-client(1) and docs/protocol.md); it is "
+	  "then the allowlist: plain scrapes run only for a listed URL (or "
+	  "--scrape.allow), SIGHUP reloads it (default: none, scrape any "
+	  "URL of --fqdn)" },
+	{ "targets.rescan-interval", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_TARGETS_RESCAN_S) "s", 1000, 24 * MS_HOUR, NULL,
+	  OFF(targets_rescan_ms), 0, "re-read the socket and include "
+	  "directories of --targets.file this often, besides inotify" },
+	{ "label", FLAG_STRINGS, NULL, 0, 0, NULL, OFF(label), 0,
+	  "NAME=VALUE label of this client, advertised to the proxy "
+	  "(repeatable; the targets file's labels win a clash)" },
 	{ "log.level", FLAG_ENUM, "info", 0, 0, log_level_names,
 	  OFF(log_level), 0, "only log messages of this level or above" },
 	{ "log.format", FLAG_ENUM, "logfmt", 0, 0, log_format_names,
@@ -319,6 +332,7 @@ config_check(struct client_config *cfg, FILE *err)
 	struct url	 u;
 	const char	*why = NULL;
 	char		*plain, msg[LIMIT_ERROR_BODY_BYTES];
+	size_t		 i;
 
 	/* Credentials for the proxy are curl's business, not url_parse's. */
 	if ((plain = url_strip_userinfo(cfg->proxy_url)) == NULL) {
@@ -361,6 +375,13 @@ config_check(struct client_config *cfg, FILE *err)
 		return -1;
 	if (config_build_allow(cfg, err) == -1)
 		return -1;
+	config_empty_to_null(&cfg->targets_file);
+	for (i = 0; i < cfg->label.n; i++)
+		if (labels_parse_flag(&cfg->labels, cfg->label.v[i], msg,
+		    sizeof(msg)) == -1) {
+			fprintf(err, "pushprox-client: %s\n", msg);
+			return -1;
+		}
 	if (cfg->scrape_redirects == SCRAPEREQ_REDIRECTS_ANY &&
 	    allow_count(cfg->allow) > 0) {
 		/* The allowlist is for this host; "any" would leave it. */
@@ -447,6 +468,7 @@ config_free(struct client_config *cfg)
 	}
 	curl_slist_free_all(cfg->connect_to);
 	cfg->connect_to = NULL;
+	labels_release(&cfg->labels);
 	flags_free(config_flags, CONFIG_NFLAGS, cfg);
 }
 

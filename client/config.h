@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "flags.h"
+#include "labels.h"
 
 struct allow;
 
@@ -37,6 +38,9 @@ struct client_config {
 	int	 scrape_redirects;	/* enum scrapereq_redirects */
 	int64_t	 scrape_max_redirects;
 	char	*auth_token_file;
+	char	*targets_file;		/* --targets.file, or NULL */
+	int64_t	 targets_rescan_ms;
+	struct flag_strings label;	/* --label NAME=VALUE */
 	int	 log_level;		/* enum log_level */
 	int	 log_format;		/* enum log_format */
 
@@ -51,6 +55,7 @@ struct client_config {
 	char		*auth_header;	/* "Authorization: Bearer ..." or NULL */
 	/* --scrape.target-host as CURLOPT_CONNECT_TO ("fqdn::host:"), or NULL. */
 	struct curl_slist *connect_to;
+	struct labels	 labels;	/* --label, checked */
 };
 
 enum config_result {

@@ -168,8 +168,9 @@
 #define LIMIT_MAX_TARGET_NAME_BYTES 128           /* fixed */
 #define LIMIT_MAX_TARGETS_FILE_BYTES (1 << 20)    /* fixed: --targets.file
                                                      and each included file */
-#define LIMIT_TARGETS_RESCAN_MS     (30 * 1000)   /* fallback rescan of the
-                                                     socket and include dirs */
+#define LIMIT_TARGETS_RESCAN_S      30            /* fallback rescan of the
+                                                     socket and include dirs
+                                                     (--targets.rescan-interval) */
 #define LIMIT_TARGETS_SETTLE_MS     100           /* fixed: wait after a dir
                                                      event before rescanning */
 #endif
