@@ -32,7 +32,8 @@ advert_name_ok(const char *name, const char **why)
 		return false;
 	}
 	if (len > LIMIT_MAX_TARGET_NAME_BYTES) {
-		*why = "target name longer than 128 bytes";
+		*why = "target name longer than "
+		    LIMIT_STR(LIMIT_MAX_TARGET_NAME_BYTES) " bytes";
 		return false;
 	}
 	if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -128,7 +129,8 @@ advert_add_target(struct advert *a, const char *name,
 	bool found;
 
 	if (!advert_name_ok(name, &why)) {
-		snprintf(err, errlen, "target \"%.128s\": %s", name, why);
+		snprintf(err, errlen, "target \"%.*s\": %s",
+		    (int)LIMIT_MAX_TARGET_NAME_BYTES, name, why);
 		return -1;
 	}
 	i = advert_search(a, name, &found);

@@ -45,7 +45,8 @@ labels_name_ok(const char *name, const char **why)
 		return false;
 	}
 	if (len > LIMIT_MAX_LABEL_NAME_BYTES) {
-		*why = "label name longer than 128 bytes";
+		*why = "label name longer than "
+		    LIMIT_STR(LIMIT_MAX_LABEL_NAME_BYTES) " bytes";
 		return false;
 	}
 	for (i = 0; i < len; i++) {
@@ -112,7 +113,8 @@ bool
 labels_value_ok(const char *v, size_t len, const char **why)
 {
 	if (len > LIMIT_MAX_LABEL_VALUE_BYTES) {
-		*why = "label value longer than 1024 bytes";
+		*why = "label value longer than "
+		    LIMIT_STR(LIMIT_MAX_LABEL_VALUE_BYTES) " bytes";
 		return false;
 	}
 	if (memchr(v, '\0', len) != NULL) {

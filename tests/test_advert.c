@@ -70,6 +70,7 @@ decode_fails(const char *body, int want_status, const char *want)
 
 START_TEST(test_names_tags)
 {
+	char longname[LIMIT_MAX_TARGET_NAME_BYTES + 2], want[64];
 	const char *why;
 
 	ck_assert(advert_name_ok("node", &why));
@@ -83,6 +84,15 @@ START_TEST(test_names_tags)
 	ck_assert(!advert_name_ok("a b", &why));
 	ck_assert(!advert_name_ok("a%2f", &why));
 	ck_assert_ptr_nonnull(strstr(why, "[A-Za-z0-9_.-]+"));
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	ck_assert(!advert_name_ok(longname, &why));
+	/* The figure comes from the constant (a literal, so LIMIT_STR). */
+	snprintf(want, sizeof(want), "target name longer than %d bytes",
+	    LIMIT_MAX_TARGET_NAME_BYTES);
+	ck_assert_str_eq(why, want);
+	longname[sizeof(longname) - 2] = '\0';
+	ck_assert(advert_name_ok(longname, &why));
 	ck_assert(advert_tag_ok("1f3a9c0d2b7e4f60"));
 	ck_assert(!advert_tag_ok(""));
 	ck_assert(!advert_tag_ok("ab cd"));
