@@ -48,12 +48,18 @@ struct bench_config {
 	int64_t			 seed;
 	bool			 direct;
 	int64_t			 wait_ms;
+	char			*nginx_bin;
+	char			*haproxy_bin;
+	int64_t			 server_cpu;	/* compare: the server's core */
+	int64_t			 bench_cpu;	/* compare: the load's core */
+	bool			 pin;		/* set by compare, not a flag */
 };
 
 int	mode_idle(const struct bench_config *);
 int	mode_relay(const struct bench_config *);
 int	mode_large(const struct bench_config *);
 int	mode_client(const struct bench_config *);
+int	mode_compare(const struct bench_config *);
 
 /* --- stats.c: clock, latency samples, random numbers --- */
 
@@ -98,6 +104,8 @@ double	procstat_loadavg(void);
 long	procstat_raise_nofile(void);
 /* The directory of this executable's build tree sibling: "<dir>/../rel". */
 int	procstat_sibling(const char *rel, char *out, size_t len);
+/* Pins pid (0: this process) to one CPU; 0, or -1 after logging why. */
+int	procstat_pin(pid_t, int cpu);
 
 /* --- net.c: loopback sockets --- */
 
@@ -326,6 +334,48 @@ void	scrapeset_stop(struct scrapeset *);
 struct samples *scrapeset_samples(struct scrapeset *);
 void	scrapeset_stats(const struct scrapeset *, struct scrapeset_stats *);
 void	scrapeset_free(struct scrapeset *);
+
+/* --- relay.c: one measured phase of keep-alive scrapers --- */
+
+struct relay_result {
+	double			 seconds;
+	uint64_t		 scrapes;	/* ok + errors in the window */
+	struct scrapeset_stats	 st;
+	double			 p50, p90, p99, max;	/* microseconds */
+	double			 server_cpu;	/* the server measured */
+	double			 bench_cpu;
+	double			 host_busy;	/* all processes, cores used */
+};
+
+/*
+ * Scrapes as sc says for --warmup, then for --duration while reading the
+ * CPU time of server (and of the bench and the generators of gs); fills r.
+ */
+int	relay_measure(struct event_base *, const struct bench_config *,
+	    const struct scrapeset_config *sc, pid_t server,
+	    const struct genset *gs, struct relay_result *r);
+
+/* --- refserver.c: nginx and HAProxy as reference relays --- */
+
+struct refserver {
+	pid_t	 pid;
+	char	 dir[256];	/* its config, pid, logs, temp files */
+	char	 log[300];
+};
+
+/*
+ * One nginx process (master_process off, one worker's work) on 127.0.0.1:
+ * proxy_port proxy_passes to origin_port with upstream keep-alive;
+ * static_port serves body as /metrics itself.  Pinned to cpu (-1: not).
+ */
+int	refserver_nginx(struct refserver *, const struct bench_config *,
+	    int proxy_port, int static_port, int origin_port,
+	    const struct payload *body, int cpu);
+/* HAProxy, one thread, mode http, on port, relaying to origin_port. */
+int	refserver_haproxy(struct refserver *, const struct bench_config *,
+	    int port, int origin_port, int cpu);
+/* Stops it (SIGTERM, then SIGKILL) and removes its directory. */
+void	refserver_stop(struct refserver *);
 
 /* --- report.c: figures, as readable lines and one JSON line --- */
 

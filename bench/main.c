@@ -1,7 +1,7 @@
 /*
  * pushprox-bench: load generator and cost meter for pushprox-proxy and
  * pushprox-client.  "pushprox-bench MODE [flags]", MODE one of idle, relay,
- * large, client (see bench/README.md); the flags come from one table
+ * large, compare, client (see bench/README.md); the flags come from one table
  * (common/flags), shared by the modes, each row saying where it applies.
  */
 #include <signal.h>
@@ -68,6 +68,16 @@ static const struct flag_def bench_flags[] = {
 	  "client connections being opened at once, per generator" },
 	{ "wait", FLAG_DURATION, "5m", 1000, DAY_MS, NULL, OFF(wait_ms), 0,
 	  "longest wait for all clients to connect and register" },
+	{ "nginx-bin", FLAG_STRING, "/usr/sbin/nginx", 0, 0, NULL,
+	  OFF(nginx_bin), 0, "compare: the nginx to start (Debian's "
+	  "nginx-light)" },
+	{ "haproxy-bin", FLAG_STRING, "/usr/sbin/haproxy", 0, 0, NULL,
+	  OFF(haproxy_bin), 0, "compare: the HAProxy to start" },
+	{ "server-cpu", FLAG_INT, "0", 0, 1023, NULL, OFF(server_cpu), 0,
+	  "compare: the CPU the measured server is pinned to" },
+	{ "bench-cpu", FLAG_INT, "1", 0, 1023, NULL, OFF(bench_cpu), 0,
+	  "compare: the CPU the bench, its generators and the origin are "
+	  "pinned to" },
 	{ "seed", FLAG_INT, "42", 1, 1LL << 62, NULL, OFF(seed), 0,
 	  "seed of the random choice of clients to scrape" },
 };
@@ -85,6 +95,8 @@ static const struct {
 	  "throughput, latency, proxy CPU per scrape, added latency" },
 	{ "large", mode_large, "one 100 MB scrape: proxy peak RSS growth, "
 	  "throughput" },
+	{ "compare", mode_compare, "CPU per request of nginx proxy_pass, "
+	  "HAProxy, nginx static and the proxy's relay, in one run" },
 	{ "client", mode_client, "the real client against a simulated "
 	  "proxy: idle RSS and CPU, CPU per scrape, 100 MB peak RSS" },
 };
@@ -130,7 +142,7 @@ main(int argc, char **argv)
 			break;
 	if (i == NMODES) {
 		fprintf(stderr, "pushprox-bench: unknown mode \"%s\" (one of "
-		    "idle, relay, large, client); try --help\n", argv[1]);
+		    "idle, relay, large, compare, client); try --help\n", argv[1]);
 		return 1;
 	}
 	snprintf(name, sizeof(name), "pushprox-bench %s", argv[1]);

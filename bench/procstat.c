@@ -4,9 +4,12 @@
  * (utime + stime in /proc/PID/stat), and resetting the peak (writing 5 to
  * /proc/PID/clear_refs) so a peak can be measured from a known start.
  * VmRSS counts the shared libraries' pages too; RssAnon is the process's
- * own memory, and Pss shares each library page among its users.
+ * own memory, and Pss shares each library page among its users.  And
+ * pinning a process to one CPU, as taskset does (sched_setaffinity).
  */
 #include <sys/resource.h>
+
+#include <sched.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -215,4 +218,19 @@ procstat_sibling(const char *rel, char *out, size_t len)
 	if ((size_t)snprintf(out, len, "%s/../%s", self, rel) >= len)
 		return -1;
 	return access(out, X_OK);
+}
+
+int
+procstat_pin(pid_t pid, int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(pid, sizeof(set), &set) == -1) {
+		bench_log("cannot pin process %ld to CPU %d: %s", (long)pid,
+		    cpu, strerror(errno));
+		return -1;
+	}
+	return 0;
 }

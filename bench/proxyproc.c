@@ -89,6 +89,8 @@ proxyproc_start(struct proxyproc *pp, const struct bench_config *cfg,
 	}
 	if (pid == 0) {
 		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (cfg->pin)
+			(void)procstat_pin(0, (int)cfg->server_cpu);
 		fd = open(pp->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		    0644);
 		if (fd != -1) {

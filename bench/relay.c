@@ -21,16 +21,6 @@
 
 #include "bench.h"
 
-struct relay_result {
-	double			 seconds;
-	uint64_t		 scrapes;	/* ok + errors in the window */
-	struct scrapeset_stats	 st;
-	double			 p50, p90, p99, max;	/* microseconds */
-	double			 server_cpu;	/* proxy, or direct server */
-	double			 bench_cpu;
-	double			 host_busy;	/* all processes, cores used */
-};
-
 static double
 relay_bench_cpu(const struct genset *gs)
 {
@@ -67,8 +57,8 @@ relay_run_for(struct event_base *base, double seconds)
 	event_free(ev);
 }
 
-static int
-relay_phase(struct event_base *base, const struct bench_config *cfg,
+int
+relay_measure(struct event_base *base, const struct bench_config *cfg,
     const struct scrapeset_config *sc, pid_t server,
     const struct genset *gs, struct relay_result *r)
 {
@@ -162,7 +152,7 @@ mode_relay(const struct bench_config *cfg)
 	sc.expect_crc = pl.crc;
 	sc.timeout_s = (double)cfg->scrape_timeout_ms / 1000.0;
 	sc.seed = (uint64_t)cfg->seed;
-	if (relay_phase(base, cfg, &sc, pp.pid, &gs, &px) == -1)
+	if (relay_measure(base, cfg, &sc, pp.pid, &gs, &px) == -1)
 		goto fail_gen;
 	memset(&dr, 0, sizeof(dr));
 	if (direct && gs.direct_port > 0) {
@@ -170,7 +160,7 @@ mode_relay(const struct bench_config *cfg)
 		    "server");
 		sc.proxy_form = false;
 		sc.dst.sin_port = htons((uint16_t)gs.direct_port);
-		if (relay_phase(base, cfg, &sc, gs.pid[0], &gs, &dr) == -1)
+		if (relay_measure(base, cfg, &sc, gs.pid[0], &gs, &dr) == -1)
 			goto fail_gen;
 	}
 	genset_stop(&gs, &sim);

@@ -45,6 +45,12 @@ done
 for n in 100 10000 19000; do
 	run relay-s20k-c64-n$n relay --clients $n --size 20KiB --concurrency 64
 done
+# compare: CPU per request of nginx proxy_pass, HAProxy, nginx static and
+# the proxy's relay, side by side (servers on CPU 0, load on CPU 1)
+for i in 1 2 3; do
+	run compare-$i compare --clients 100 --size 20000 --concurrency 16 \
+		--duration 15s
+done
 # large: one 100 MiB body through the proxy
 run large large --large-size 100MiB
 # client: the real client's own cost
