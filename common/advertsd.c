@@ -20,18 +20,28 @@
 static int
 advert_put_string(struct buf *out, const char *s)
 {
-	const char *p;
+	const char *p = s;
+	size_t run;
 	int rv = buf_puts(out, "\"");
 
-	for (p = s; *p != '\0' && rv == 0; p++) {
-		unsigned char c = (unsigned char)*p;
+	/* Runs of bytes JSON takes as they are go in one append (a /targets
+	   answer of 19,000 clients is mostly such runs). */
+	while (*p != '\0' && rv == 0) {
+		unsigned char c;
 
+		for (run = 0; (c = (unsigned char)p[run]) >= 0x20 && c != '"' &&
+		    c != '\\'; run++)
+			;
+		if (run > 0)
+			rv = buf_append(out, p, run);
+		p += run;
+		if ((c = (unsigned char)*p) == '\0' || rv != 0)
+			break;
 		if (c == '"' || c == '\\')
 			rv = buf_printf(out, "\\%c", c);
-		else if (c < 0x20)
-			rv = buf_printf(out, "\\u%04x", c);
 		else
-			rv = buf_append(out, p, 1);
+			rv = buf_printf(out, "\\u%04x", c);
+		p++;
 	}
 	return rv != 0 ? -1 : buf_puts(out, "\"");
 }

@@ -159,9 +159,14 @@
  */
 #define LIMIT_MAX_TARGETS_PER_CLIENT 1000         /* targets one client
                                                      advertises */
-#define LIMIT_MAX_LABEL_BYTES_PER_CLIENT (64 * 1024) /* names + values of
+#define LIMIT_MAX_LABEL_KIB_PER_CLIENT 64         /* names + values of
                                                      all its labels */
-#define LIMIT_MAX_ADVERT_BYTES      (512 * 1024)  /* body of POST /advertise */
+#define LIMIT_MAX_LABEL_BYTES_PER_CLIENT (LIMIT_MAX_LABEL_KIB_PER_CLIENT * 1024)
+#define LIMIT_MAX_ADVERT_KIB        512           /* body of POST /advertise */
+#define LIMIT_MAX_ADVERT_BYTES      (LIMIT_MAX_ADVERT_KIB * 1024)
+#define LIMIT_MAX_SD_MIB            256           /* fixed: one /targets or
+                                                     /clients answer (past
+                                                     it: 503 naming it) */
 #define LIMIT_MAX_LABELS            64            /* fixed: labels in a set */
 #define LIMIT_MAX_LABEL_NAME_BYTES  128           /* fixed */
 #define LIMIT_MAX_LABEL_VALUE_BYTES 1024          /* fixed */

@@ -100,6 +100,20 @@ static const struct flag_def proxy_flags[] = {
 	  OFF(client_tokens_file), 0,
 	  "With --client.auth=token: lines of \"SHA256-OF-TOKEN FQDN-PATTERN"
 	  "...\"; SIGHUP reloads it" },
+	{ "advertise.max-targets", FLAG_INT,
+	  LIMIT_STR(LIMIT_MAX_TARGETS_PER_CLIENT), 0, 1000000, NULL,
+	  OFF(advertise_max_targets), 0,
+	  "Targets one client may advertise (POST /advertise); more are "
+	  "refused with 400 and the client is listed without targets" },
+	{ "advertise.max-label-bytes", FLAG_BYTES,
+	  LIMIT_STR(LIMIT_MAX_LABEL_KIB_PER_CLIENT) "KiB", 0, 1LL << 30, NULL,
+	  OFF(advertise_max_label_bytes), 0,
+	  "Bytes of label names and values one client may advertise (its "
+	  "labels and its targets' together); more are refused with 400" },
+	{ "advertise.max-bytes", FLAG_BYTES,
+	  LIMIT_STR(LIMIT_MAX_ADVERT_KIB) "KiB", 1024, 1LL << 30, NULL,
+	  OFF(advertise_max_bytes), 0,
+	  "Largest POST /advertise body; larger ones are refused with 413" },
 	{ "log.level", FLAG_ENUM, "info", 0, 0, log_level_names,
 	  OFF(log_level), 0,
 	  "Only log messages with the given severity or above" },

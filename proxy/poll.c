@@ -6,6 +6,12 @@
  * connection layer keeps reading a parked poll's socket, so a client that
  * vanishes is dropped from the registry at once (poll_abort_cb) and is
  * never handed a scrape.
+ *
+ * Our extensions (docs/protocol.md 2.1, 2.2) are checked before a poll is
+ * matched or parked: Pushprox-Fqdn must name the body's FQDN (400), a
+ * poll without Pushprox-Targets clears the stored advertisement (a Go
+ * client, or ours after a refusal), and one whose tag is not the stored
+ * one is answered at once with 204 + Pushprox-Advertise: required.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -14,6 +20,7 @@
 
 #include <event2/event.h>
 
+#include "advert.h"
 #include "clientauth.h"
 #include "config.h"
 #include "duration.h"
@@ -151,6 +158,75 @@ poll_fail(struct poll *p, int status, const char *why)
 	poll_reject(p, status, why, why);
 }
 
+/* Pushprox-Fqdn, when present, must name the body's FQDN.  0, or -1. */
+static int
+poll_check_fqdn_header(struct poll *p, char *msg, size_t msglen)
+{
+	const char *h = httpreq_header(p->req, "Pushprox-Fqdn"), *why;
+	char fqdn[LIMIT_MAX_FQDN_BYTES + 1];
+
+	if (h == NULL)
+		return 0;
+	if (poll_parse_fqdn(h, strlen(h), fqdn, sizeof(fqdn), &why) == -1) {
+		snprintf(msg, msglen, "invalid Pushprox-Fqdn header: %s", why);
+		return -1;
+	}
+	if (strcmp(fqdn, p->fqdn) != 0) {
+		snprintf(msg, msglen, "Pushprox-Fqdn \"%s\" does not match the "
+		    "poll body \"%s\": a client polls for one FQDN", fqdn,
+		    p->fqdn);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Pushprox-Targets: none clears what is stored; the stored tag lets the
+ * poll go on (0); another tag is answered 204 + Pushprox-Advertise:
+ * required and the poll freed (1).
+ */
+static int
+poll_check_tag(struct poll *p)
+{
+	struct registry *reg = p->px->registry;
+	const char *tag = httpreq_header(p->req, "Pushprox-Targets");
+	const char *stored;
+	char msg[256];
+
+	if (tag == NULL) {
+		registry_clear_advert(reg, p->fqdn);
+		return 0;
+	}
+	if (!advert_tag_ok(tag)) {
+		snprintf(msg, sizeof(msg), "invalid Pushprox-Targets header "
+		    "\"%.80s\": 1 to %d of [0-9A-Za-z_-]", tag, ADVERT_MAX_TAG);
+		poll_reject(p, 400, msg, msg);
+		return 1;
+	}
+	if (registry_advert(reg, p->fqdn, &stored) != NULL &&
+	    strcmp(stored, tag) == 0)
+		return 0;
+	/* Asking is contact: the client is live while it answers. */
+	registry_clear_advert(reg, p->fqdn);
+	if (registry_register(reg, p->fqdn, proxy_now_ms(p->px)) == -1) {
+		poll_reject(p, 503, "pushprox: out of memory", "out of memory "
+		    "registering the client");
+		return 1;
+	}
+	registry_set_peer(reg, p->fqdn, httpreq_peer(p->req));
+	if (httpreq_add_header(p->req, "Pushprox-Advertise", "required") ==
+	    -1) {
+		poll_reject(p, 503, "pushprox: out of memory", "out of memory "
+		    "asking for the advertisement");
+		return 1;
+	}
+	log_debug("poll answered: advertisement required", "fqdn", p->fqdn,
+	    "tag", tag, "stored", stored != NULL ? stored : "");
+	httpreq_reply(p->req, 204, NULL, NULL, 0);
+	poll_close(p, "no_work", "asked the client for its advertisement");
+	return 1;
+}
+
 static void
 poll_body_cb(struct httpreq *req, void *arg)
 {
@@ -158,8 +234,9 @@ poll_body_cb(struct httpreq *req, void *arg)
 	struct proxy *px = p->px;
 	const struct buf *body = httpreq_body(req);
 	struct registry_waiter *match = NULL;
+	enum registry_result r;
 	const char *why;
-	char msg[512];
+	char msg[768];
 	struct timeval tv;
 	int status;
 
@@ -169,13 +246,22 @@ poll_body_cb(struct httpreq *req, void *arg)
 		poll_reject(p, 400, msg, why);
 		return;
 	}
+	if (poll_check_fqdn_header(p, msg, sizeof(msg)) == -1) {
+		poll_reject(p, 400, msg, msg);
+		return;
+	}
 	if (clientauth_identify(px->clientauth, req, p->fqdn, p->identity,
 	    &status, msg, sizeof(msg)) == -1) {
 		poll_reject(p, status, msg, msg);
 		return;
 	}
-	switch (registry_add_poll(px->registry, p->fqdn, proxy_now_ms(px),
-	    &p->w, &match)) {
+	if (poll_check_tag(p) != 0)
+		return;
+	r = registry_add_poll(px->registry, p->fqdn, proxy_now_ms(px), &p->w,
+	    &match);
+	if (r != REGISTRY_NOMEM)
+		registry_set_peer(px->registry, p->fqdn, httpreq_peer(req));
+	switch (r) {
 	case REGISTRY_MATCHED:
 		if (scrape_hand_to_poll(match->owner, p) == -1)
 			poll_reject(p, 503, "pushprox: out of memory", "out of "

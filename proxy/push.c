@@ -28,6 +28,7 @@
 #include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "poll.h"
 #include "proxy.h"
 #include "push.h"
 #include "scrape.h"
@@ -56,6 +57,8 @@ struct push {
 	const char	*outcome;
 	char		 message[256];
 	char		 identity[CLIENTAUTH_IDENTITY_LEN];
+	char		 fqdn[LIMIT_MAX_FQDN_BYTES + 1]; /* Pushprox-Fqdn,
+					   "" if not sent */
 };
 
 static int	push_head_cb(struct httpmsg *, void *);
@@ -151,14 +154,22 @@ push_fail(struct push *p, int status, const char *outcome, const char *msg)
 static int
 push_claim(struct push *p, const char *id)
 {
+	enum scrape_claim_refusal refusal;
 	char msg[256];
-	int forbidden;
 
-	if ((p->scrape = scrape_claim(p->px, id, p->identity, p,
-	    &forbidden)) == NULL && forbidden) {
+	p->scrape = scrape_claim(p->px, id, p->identity, p->fqdn[0] != '\0' ?
+	    p->fqdn : NULL, p, &refusal);
+	if (refusal == SCRAPE_CLAIM_IDENTITY) {
 		snprintf(msg, sizeof(msg), "scrape \"%.64s\" was handed to "
 		    "another client; only it may push the result", id);
 		push_settle(p, 403, "forbidden", msg);
+		return -1;
+	}
+	if (refusal == SCRAPE_CLAIM_FQDN) {
+		snprintf(msg, sizeof(msg), "Pushprox-Fqdn \"%.100s\" is not "
+		    "the FQDN of scrape \"%.64s\"", p->fqdn, id);
+		scrape_note_refusal(p->px, id, p->identity, msg);
+		push_settle(p, 400, "malformed", msg);
 		return -1;
 	}
 	if (p->scrape == NULL) {
@@ -444,6 +455,35 @@ push_detach(struct push *p, const char *why)
 		push_answer(p);
 }
 
+/*
+ * Pushprox-Fqdn, when sent, must be an FQDN the client's identity may
+ * claim (push_claim then checks it against the scrape's).  0, or -1 with
+ * msg saying why.
+ */
+static int
+push_check_fqdn_header(struct push *p, char *msg, size_t msglen)
+{
+	const char *h = httpreq_header(p->req, "Pushprox-Fqdn"), *why;
+	char identity[CLIENTAUTH_IDENTITY_LEN], reason[256];
+	int status;
+
+	if (h == NULL)
+		return 0;
+	if (poll_parse_fqdn(h, strlen(h), p->fqdn, sizeof(p->fqdn), &why) ==
+	    -1) {
+		p->fqdn[0] = '\0';
+		snprintf(msg, msglen, "invalid Pushprox-Fqdn header: %s", why);
+		return -1;
+	}
+	if (clientauth_identify(p->px->clientauth, p->req, p->fqdn, identity,
+	    &status, reason, sizeof(reason)) == -1) {
+		snprintf(msg, msglen, "Pushprox-Fqdn \"%.100s\" does not agree "
+		    "with the client's identity: %.80s", p->fqdn, reason);
+		return -1;
+	}
+	return 0;
+}
+
 void
 push_start(struct proxy *px, struct httpreq *req)
 {
@@ -467,6 +507,11 @@ push_start(struct proxy *px, struct httpreq *req)
 	if (clientauth_identify(px->clientauth, req, NULL, p->identity,
 	    &status, why, sizeof(why)) == -1) {
 		push_settle(p, status, "forbidden", why);
+		push_answer(p);
+		return;
+	}
+	if (push_check_fqdn_header(p, why, sizeof(why)) == -1) {
+		push_settle(p, 400, "malformed", why);
 		push_answer(p);
 		return;
 	}

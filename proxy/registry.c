@@ -2,12 +2,17 @@
  * Clients in a strmap by FQDN; each holds two FIFO queues of waiters.
  * Liveness is "has a waiting poll, or last poll within the registration
  * timeout", so a client that is never scraped stays listed while it polls.
+ * A client's advertisement lives and dies with its entry.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "advert.h"
 #include "registry.h"
 #include "strmap.h"
+
+#define REGISTRY_ADDRESS_LEN	64	/* "[v6 address]:port" and NUL */
 
 TAILQ_HEAD(registry_queue, registry_waiter);
 
@@ -18,6 +23,11 @@ struct registry_client {
 	struct registry_queue	 scrapes;
 	size_t			 npolls;
 	size_t			 nscrapes;
+	struct advert		*advert;	/* NULL: none stored */
+	char			*sd_client;	/* its groups, pre-rendered */
+	char			*sd_targets;
+	char			 tag[ADVERT_MAX_TAG + 1];
+	char			 address[REGISTRY_ADDRESS_LEN];
 };
 
 struct registry {
@@ -26,6 +36,7 @@ struct registry {
 	size_t		 max_polls;
 	size_t		 npolls;
 	size_t		 nscrapes;
+	size_t		 nadverts;
 };
 
 struct registry *
@@ -57,6 +68,9 @@ registry_client_free(struct registry_client *c)
 		TAILQ_REMOVE(&c->scrapes, w, entry);
 		w->client = NULL;
 	}
+	advert_free(c->advert);
+	free(c->sd_client);
+	free(c->sd_targets);
 	free(c->fqdn);
 	free(c);
 }
@@ -84,6 +98,29 @@ registry_client_live(const struct registry *reg,
 	return c->npolls > 0 || now_ms - c->last_seen_ms <= reg->timeout_ms;
 }
 
+/* The entry of fqdn, created if need be and marked seen; NULL: ENOMEM. */
+static struct registry_client *
+registry_client_get(struct registry *reg, const char *fqdn, int64_t now_ms)
+{
+	struct registry_client *c;
+
+	if ((c = strmap_get(reg->clients, fqdn)) == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL ||
+		    (c->fqdn = strdup(fqdn)) == NULL) {
+			free(c);
+			return NULL;
+		}
+		TAILQ_INIT(&c->polls);
+		TAILQ_INIT(&c->scrapes);
+		if (strmap_put(reg->clients, fqdn, c) == -1) {
+			registry_client_free(c);
+			return NULL;
+		}
+	}
+	c->last_seen_ms = now_ms;
+	return c;
+}
+
 enum registry_result
 registry_add_poll(struct registry *reg, const char *fqdn, int64_t now_ms,
     struct registry_waiter *w, struct registry_waiter **match)
@@ -91,20 +128,8 @@ registry_add_poll(struct registry *reg, const char *fqdn, int64_t now_ms,
 	struct registry_client *c;
 	struct registry_waiter *s;
 
-	if ((c = strmap_get(reg->clients, fqdn)) == NULL) {
-		if ((c = calloc(1, sizeof(*c))) == NULL ||
-		    (c->fqdn = strdup(fqdn)) == NULL) {
-			free(c);
-			return REGISTRY_NOMEM;
-		}
-		TAILQ_INIT(&c->polls);
-		TAILQ_INIT(&c->scrapes);
-		if (strmap_put(reg->clients, fqdn, c) == -1) {
-			registry_client_free(c);
-			return REGISTRY_NOMEM;
-		}
-	}
-	c->last_seen_ms = now_ms;
+	if ((c = registry_client_get(reg, fqdn, now_ms)) == NULL)
+		return REGISTRY_NOMEM;
 	w->kind = REGISTRY_POLL;
 	if ((s = TAILQ_FIRST(&c->scrapes)) != NULL) {
 		TAILQ_REMOVE(&c->scrapes, s, entry);
@@ -218,6 +243,8 @@ registry_expire(struct registry *reg, int64_t now_ms)
 	strmap_foreach(reg->clients, registry_scan_cb, &sc);
 	for (i = 0; i < sc.ndead; i++) {
 		strmap_remove(reg->clients, sc.dead[i]->fqdn);
+		if (sc.dead[i]->advert != NULL)
+			reg->nadverts--;
 		registry_client_free(sc.dead[i]);
 	}
 	free(sc.dead);
@@ -242,6 +269,122 @@ registry_live(struct registry *reg, int64_t now_ms, size_t *n)
 	qsort(sc.names, sc.n, sizeof(*sc.names), registry_cmp);
 	*n = sc.n;
 	return sc.names;
+}
+
+int
+registry_register(struct registry *reg, const char *fqdn, int64_t now_ms)
+{
+	return registry_client_get(reg, fqdn, now_ms) != NULL ? 0 : -1;
+}
+
+void
+registry_set_peer(struct registry *reg, const char *fqdn, const char *peer)
+{
+	struct registry_client *c = strmap_get(reg->clients, fqdn);
+
+	if (c != NULL)
+		snprintf(c->address, sizeof(c->address), "%s", peer);
+}
+
+int
+registry_set_advert(struct registry *reg, const char *fqdn,
+    struct advert *a, const char *tag, char *sd_client, char *sd_targets)
+{
+	struct registry_client *c = strmap_get(reg->clients, fqdn);
+
+	if (c == NULL || strlen(tag) > ADVERT_MAX_TAG || a == NULL) {
+		advert_free(a);
+		free(sd_client);
+		free(sd_targets);
+		return -1;
+	}
+	registry_clear_advert(reg, fqdn);
+	c->advert = a;
+	c->sd_client = sd_client;
+	c->sd_targets = sd_targets;
+	snprintf(c->tag, sizeof(c->tag), "%s", tag);
+	reg->nadverts++;
+	return 0;
+}
+
+void
+registry_clear_advert(struct registry *reg, const char *fqdn)
+{
+	struct registry_client *c = strmap_get(reg->clients, fqdn);
+
+	if (c == NULL || c->advert == NULL)
+		return;
+	advert_free(c->advert);
+	free(c->sd_client);
+	free(c->sd_targets);
+	c->advert = NULL;
+	c->sd_client = c->sd_targets = NULL;
+	c->tag[0] = '\0';
+	reg->nadverts--;
+}
+
+const struct advert *
+registry_advert(const struct registry *reg, const char *fqdn,
+    const char **tag)
+{
+	struct registry_client *c = strmap_get(reg->clients, fqdn);
+
+	if (tag != NULL)
+		*tag = c != NULL && c->advert != NULL ? c->tag : NULL;
+	return c != NULL ? c->advert : NULL;
+}
+
+struct registry_collect {
+	const struct registry	*reg;
+	int64_t			 now_ms;
+	struct registry_entry	*v;
+	size_t			 n;
+};
+
+static void
+registry_collect_cb(const char *key, void *val, void *arg)
+{
+	struct registry_collect *co = arg;
+	struct registry_client *c = val;
+	struct registry_entry *e;
+
+	if (!registry_client_live(co->reg, c, co->now_ms))
+		return;
+	e = &co->v[co->n++];
+	e->fqdn = c->fqdn;
+	e->advert = c->advert;
+	e->sd_client = c->sd_client;
+	e->sd_targets = c->sd_targets;
+	e->address = c->address[0] != '\0' ? c->address : NULL;
+	e->last_seen_ms = c->last_seen_ms;
+	e->poll_open = c->npolls > 0;
+}
+
+static int
+registry_entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct registry_entry *)a)->fqdn,
+	    ((const struct registry_entry *)b)->fqdn);
+}
+
+struct registry_entry *
+registry_snapshot(struct registry *reg, int64_t now_ms, size_t *n)
+{
+	struct registry_collect co = { .reg = reg, .now_ms = now_ms };
+	size_t total = strmap_count(reg->clients);
+
+	if ((co.v = calloc(total + 1, sizeof(*co.v))) == NULL)
+		return NULL;
+	strmap_foreach(reg->clients, registry_collect_cb, &co);
+	qsort(co.v, co.n, sizeof(*co.v), registry_entry_cmp);
+	*n = co.n;
+	return co.v;
+}
+
+size_t
+registry_adverts(const struct registry *reg)
+{
+	return reg->nadverts;
 }
 
 size_t

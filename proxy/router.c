@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "advertise.h"
 #include "authlimit.h"
 #include "authpool.h"
 #include "basicauth.h"
@@ -37,6 +38,8 @@ static const struct {
 	{ "/push", "POST", ROUTER_PUSH },
 	{ "/clients", "GET", ROUTER_CLIENTS },
 	{ "/metrics", "GET", ROUTER_METRICS },
+	{ "/advertise", "POST", ROUTER_ADVERTISE },
+	{ "/targets", "GET", ROUTER_TARGETS },
 };
 
 /*
@@ -61,6 +64,12 @@ static void
 router_clients(struct proxy *px, struct httpreq *req)
 {
 	sd_reply(px, req);
+}
+
+static void
+router_targets(struct proxy *px, struct httpreq *req)
+{
+	sd_targets_reply(px, req);
 }
 
 static void
@@ -278,6 +287,12 @@ router_request_cb(struct httpreq *req, void *arg)
 		break;
 	case ROUTER_METRICS:
 		router_authorize(px, req, 0, router_metrics);
+		break;
+	case ROUTER_ADVERTISE:
+		advertise_start(px, req);
+		break;
+	case ROUTER_TARGETS:
+		router_authorize(px, req, 0, router_targets);
 		break;
 	case ROUTER_BAD_TARGET:
 		httpreq_reply_text(req, 400, "request target must be a path or "

@@ -16,6 +16,8 @@ enum router_dest {
 	ROUTER_PUSH,		/* POST /push */
 	ROUTER_CLIENTS,		/* GET /clients */
 	ROUTER_METRICS,		/* GET /metrics */
+	ROUTER_ADVERTISE,	/* POST /advertise (issue 10) */
+	ROUTER_TARGETS,		/* GET /targets (issue 10) */
 	ROUTER_BAD_TARGET,	/* neither a path nor an http(s) URL: 400 */
 	ROUTER_NOT_FOUND,	/* an unknown path: 404 */
 	ROUTER_BAD_METHOD,	/* a known path, another method: 405 */

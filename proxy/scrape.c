@@ -5,6 +5,13 @@
  * timeout in X-Prometheus-Scrape-Timeout-Seconds.  A scrape is in the id
  * map only while SENT, so a push can claim it once; a duplicate or late
  * push finds nothing and is answered at once.
+ *
+ * A scrape of port 0 is for a named target (docs/protocol.md 2.5:
+ * http://FQDN:0/pushprox/targets/NAME/metrics).  It is routed by FQDN like
+ * any other; the proxy only answers it itself when the path is not that
+ * form (400) or when the client's stored advertisement has no NAME (404,
+ * naming it).  With no advertisement stored (a proxy just restarted) the
+ * client decides.
  */
 #include <sys/random.h>
 
@@ -16,6 +23,7 @@
 
 #include <event2/event.h>
 
+#include "advert.h"
 #include "clientauth.h"
 #include "config.h"
 #include "duration.h"
@@ -245,6 +253,65 @@ scrape_timeout(const struct proxy *px, const struct httpreq *req)
 	    px->cfg->scrape_max_timeout_ms : ms;
 }
 
+int
+scrape_target_name(const char *path_query, char *name, size_t namelen)
+{
+	size_t pre = strlen(ADVERT_PATH_PREFIX), suf = strlen(ADVERT_PATH_SUFFIX);
+	size_t len = strlen(path_query), n;
+	const char *why;
+
+	if (len <= pre + suf || strncmp(path_query, ADVERT_PATH_PREFIX, pre) !=
+	    0 || strcmp(path_query + len - suf, ADVERT_PATH_SUFFIX) != 0)
+		return -1;
+	n = len - pre - suf;
+	if (n >= namelen)
+		return -1;
+	memcpy(name, path_query + pre, n);
+	name[n] = '\0';
+	return advert_name_ok(name, &why) ? 0 : -1;
+}
+
+/*
+ * A named-target scrape (port 0) the proxy can answer itself: a path not
+ * of the named form (400) or a name the stored advertisement lacks (404).
+ * Returns 1 when answered, else 0 (route it as any scrape).
+ */
+static int
+scrape_named_refused(struct proxy *px, struct httpreq *req,
+    const struct url *u)
+{
+	const struct advert *a;
+	char name[LIMIT_MAX_TARGET_NAME_BYTES + 1], msg[1024];
+	size_t i, off;
+
+	if (scrape_target_name(u->path_query, name, sizeof(name)) == -1) {
+		snprintf(msg, sizeof(msg), "pushprox: port 0 is for named "
+		    "targets: the path must be %sNAME%s with NAME of "
+		    "[A-Za-z0-9_.-], not \"%.200s\"", ADVERT_PATH_PREFIX,
+		    ADVERT_PATH_SUFFIX, u->path_query);
+		httpreq_reply_text(req, 400, msg);
+		return 1;
+	}
+	a = registry_advert(px->registry, u->host, NULL);
+	if (a == NULL || advert_find(a, name) != NULL)
+		return 0;
+	off = (size_t)snprintf(msg, sizeof(msg), "pushprox: no target "
+	    "\"%s\" on client %.253s (it advertises:", name, u->host);
+	for (i = 0; i < a->ntargets && off < sizeof(msg) - 8; i++) {
+		off += (size_t)snprintf(msg + off, sizeof(msg) - off, "%s %s",
+		    i > 0 ? "," : "", a->targets[i].name);
+	}
+	if (off >= sizeof(msg) - 8)
+		snprintf(msg + sizeof(msg) - 8, 8, ", ...)");
+	else
+		snprintf(msg + off, sizeof(msg) - off, "%s)", a->ntargets == 0 ?
+		    " none" : "");
+	log_info("scrape refused", "peer", httpreq_peer(req), "fqdn", u->host,
+	    "reason", msg);
+	httpreq_reply_text(req, 404, msg);
+	return 1;
+}
+
 void
 scrape_start(struct proxy *px, struct httpreq *req)
 {
@@ -258,6 +325,10 @@ scrape_start(struct proxy *px, struct httpreq *req)
 		snprintf(msg, sizeof(msg), "pushprox: cannot proxy \"%.200s\": "
 		    "%s", httpreq_target(req), why);
 		httpreq_reply_text(req, 400, msg);
+		return;
+	}
+	if (u.has_port && u.port == 0 && scrape_named_refused(px, req, &u)) {
+		url_release(&u);
 		return;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
@@ -369,15 +440,19 @@ scrape_hand_to_poll(struct scrape *s, struct poll *p)
 
 struct scrape *
 scrape_claim(struct proxy *px, const char *id, const char *identity,
-    struct push *push, int *forbidden)
+    const char *fqdn, struct push *push, enum scrape_claim_refusal *refusal)
 {
 	struct scrape *s;
 
-	*forbidden = 0;
+	*refusal = SCRAPE_CLAIM_NONE;
 	if ((s = strmap_get(px->scrapes, id)) == NULL)
 		return NULL;
 	if (strcmp(s->identity, identity) != 0) {
-		*forbidden = 1;
+		*refusal = SCRAPE_CLAIM_IDENTITY;
+		return NULL;
+	}
+	if (fqdn != NULL && strcmp(s->fqdn, fqdn) != 0) {
+		*refusal = SCRAPE_CLAIM_FQDN;
 		return NULL;
 	}
 	strmap_remove(px->scrapes, id);

@@ -8,6 +8,7 @@
 #ifndef PUSHPROX_SCRAPE_H
 #define PUSHPROX_SCRAPE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct httpreq;
@@ -15,6 +16,13 @@ struct poll;
 struct proxy;
 struct push;
 struct scrape;
+
+/*
+ * The NAME of a named-target path "/pushprox/targets/NAME/metrics" (no
+ * query), into name.  0, or -1 if path_query is not of that form or NAME
+ * is not a target name.
+ */
+int scrape_target_name(const char *path_query, char *name, size_t namelen);
 
 /* Takes over an absolute-form request; the scrape frees itself. */
 void scrape_start(struct proxy *px, struct httpreq *req);
@@ -26,15 +34,24 @@ void scrape_start(struct proxy *px, struct httpreq *req);
  */
 int scrape_hand_to_poll(struct scrape *s, struct poll *p);
 
+/* Why scrape_claim refused a push for a waiting scrape. */
+enum scrape_claim_refusal {
+	SCRAPE_CLAIM_NONE,
+	SCRAPE_CLAIM_IDENTITY,	/* handed to another client identity */
+	SCRAPE_CLAIM_FQDN,	/* the push's Pushprox-Fqdn names another */
+};
+
 /*
- * A push from identity arrived for id: returns the scrape, now RELAYING
- * and bound to push, or NULL if no scrape waits for that id (unknown,
- * expired or already answered) or, with *forbidden set, if the scrape was
- * handed to another client identity (it keeps waiting for that one).
- * Borrowed: valid until scrape_relay_end/_fail or push_detach is called.
+ * A push from identity arrived for id (fqdn: its Pushprox-Fqdn, or NULL
+ * when it sent none): returns the scrape, now RELAYING and bound to push,
+ * or NULL if no scrape waits for that id (unknown, expired or already
+ * answered; *refusal NONE) or, with *refusal set, if the push may not
+ * claim it (the scrape keeps waiting for a rightful push).  Borrowed:
+ * valid until scrape_relay_end/_fail or push_detach is called.
  */
 struct scrape *scrape_claim(struct proxy *px, const char *id,
-    const char *identity, struct push *push, int *forbidden);
+    const char *identity, const char *fqdn, struct push *push,
+    enum scrape_claim_refusal *refusal);
 
 /*
  * A push from identity for id was refused before its head could be read

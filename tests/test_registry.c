@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "advert.h"
 #include "registry.h"
 
 #define TIMEOUT_MS	1000
@@ -681,6 +682,119 @@ START_TEST(test_queues_exclusive)
 }
 END_TEST
 
+/* An advertisement with one target called name. */
+static struct advert *
+advert_with(const char *name)
+{
+	struct advert *a = advert_new("0.1.0");
+	char err[128];
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(advert_add_target(a, name, NULL, err, sizeof(err)),
+	    0);
+	return a;
+}
+
+START_TEST(test_advert_store)
+{
+	const struct advert *a;
+	const char *tag = "x";
+
+	/* Only a registered client can store one; the advert is freed. */
+	ck_assert_int_eq(registry_set_advert(reg, "node1", advert_with("n"),
+	    "t1", NULL, NULL), -1);
+	ck_assert_ptr_null(registry_advert(reg, "node1", &tag));
+	ck_assert_ptr_null(tag);
+	ck_assert_int_eq(registry_register(reg, "node1", 0), 0);
+	COUNTS(1, 0, 0);
+	ck_assert(registry_is_live(reg, "node1", 0));
+	ck_assert_int_eq(registry_set_advert(reg, "node1", advert_with("n"),
+	    "t1", NULL, NULL), 0);
+	ck_assert_uint_eq(registry_adverts(reg), 1);
+	a = registry_advert(reg, "node1", &tag);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_str_eq(tag, "t1");
+	ck_assert_ptr_nonnull(advert_find(a, "n"));
+	/* Replacing frees the old one (ASan checks) and keeps one count. */
+	ck_assert_int_eq(registry_set_advert(reg, "node1", advert_with("m"),
+	    "t2", NULL, NULL), 0);
+	ck_assert_uint_eq(registry_adverts(reg), 1);
+	a = registry_advert(reg, "node1", &tag);
+	ck_assert_str_eq(tag, "t2");
+	ck_assert_ptr_null(advert_find(a, "n"));
+	/* A tag longer than any Pushprox-Targets is refused. */
+	ck_assert_int_eq(registry_set_advert(reg, "node1", advert_with("m"),
+	    "0123456789012345678901234567890123456789012345678901234567890123"
+	    "4", NULL, NULL), -1);
+	ck_assert_str_eq(tag, "t2");
+	registry_clear_advert(reg, "node1");
+	registry_clear_advert(reg, "node1");
+	registry_clear_advert(reg, "nobody");
+	ck_assert_uint_eq(registry_adverts(reg), 0);
+	ck_assert_ptr_null(registry_advert(reg, "node1", &tag));
+	ck_assert_ptr_null(tag);
+	/* Registering again only refreshes. */
+	ck_assert_int_eq(registry_register(reg, "node1", 500), 0);
+	COUNTS(1, 0, 0);
+	done();
+}
+END_TEST
+
+START_TEST(test_advert_expires_with_client)
+{
+	ck_assert_int_eq(registry_register(reg, "a", 0), 0);
+	ck_assert_int_eq(registry_register(reg, "b", 0), 0);
+	ck_assert_int_eq(registry_set_advert(reg, "a", advert_with("n"),
+	    "t", NULL, NULL), 0);
+	ck_assert_int_eq(registry_set_advert(reg, "b", advert_with("n"),
+	    "t", NULL, NULL), 0);
+	ck_assert_int_eq(registry_register(reg, "b", TIMEOUT_MS), 0);
+	ck_assert_uint_eq(registry_adverts(reg), 2);
+	/* "a" expires, its advertisement with it (LeakSanitizer checks). */
+	ck_assert_uint_eq(registry_expire(reg, TIMEOUT_MS + 1), 1);
+	ck_assert_uint_eq(registry_adverts(reg), 1);
+	ck_assert_ptr_null(registry_advert(reg, "a", NULL));
+	ck_assert_ptr_nonnull(registry_advert(reg, "b", NULL));
+	done();	/* frees "b" and its advertisement */
+}
+END_TEST
+
+START_TEST(test_snapshot)
+{
+	struct registry_entry *v;
+	struct item p;
+	size_t n = 99;
+
+	item_init(&p, 1);
+	ck_assert_int_eq(registry_register(reg, "c.example", 100), 0);
+	registry_set_peer(reg, "c.example", "192.0.2.1:4000");
+	registry_set_peer(reg, "nobody", "192.0.2.9:1");
+	ck_assert_int_eq(registry_set_advert(reg, "c.example",
+	    advert_with("n"), "t", NULL, NULL), 0);
+	ck_assert_int_eq(poll_("a.example", 200, &p, NULL), REGISTRY_QUEUED);
+	ck_assert_int_eq(registry_register(reg, "old.example", 0), 0);
+	/* At 1050, old.example (seen at 0) is no longer live. */
+	v = registry_snapshot(reg, TIMEOUT_MS + 50, &n);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(v[0].fqdn, "a.example");
+	ck_assert(v[0].poll_open);
+	ck_assert_ptr_null(v[0].advert);
+	ck_assert_ptr_null(v[0].address);
+	ck_assert_int_eq(v[0].last_seen_ms, 200);
+	ck_assert_str_eq(v[1].fqdn, "c.example");
+	ck_assert(!v[1].poll_open);
+	ck_assert_ptr_nonnull(v[1].advert);
+	ck_assert_str_eq(v[1].address, "192.0.2.1:4000");
+	ck_assert_int_eq(v[1].last_seen_ms, 100);
+	free(v);
+	/* A long peer string is cut, never overflows. */
+	registry_set_peer(reg, "c.example", "[ffff:ffff:ffff:ffff:ffff:ffff:"
+	    "ffff:ffff]:65535-and-then-some-more-bytes-than-fit");
+	done();
+}
+END_TEST
+
 Suite *
 registry_suite(void)
 {
@@ -705,6 +819,9 @@ registry_suite(void)
 	tcase_add_test(tc, test_live_sorted);
 	tcase_add_test(tc, test_many_clients);
 	tcase_add_test(tc, test_queues_exclusive);
+	tcase_add_test(tc, test_advert_store);
+	tcase_add_test(tc, test_advert_expires_with_client);
+	tcase_add_test(tc, test_snapshot);
 	suite_add_tcase(s, tc);
 	return s;
 }
