@@ -161,6 +161,9 @@ allow_match(const struct allow *a, uint16_t port, const char *path)
 {
 	size_t	 i;
 
+	/* Port 0 is the named-target route, never a plain scrape. */
+	if (port == 0)
+		return false;
 	if (a == NULL || a->n == 0)
 		return true;
 	for (i = 0; i < a->n; i++)
@@ -204,6 +207,12 @@ allow_explain(const struct allow *a, uint16_t port, const char *path,
 	if (outlen == 0)
 		return;
 	out[0] = '\0';
+	if (port == 0) {
+		allow_appendf(out, outlen, &off, "port 0 is the named-target "
+		    "route (/pushprox/targets/NAME/metrics), not a port to "
+		    "connect to");
+		return;
+	}
 	if (a == NULL || a->n == 0) {
 		allow_appendf(out, outlen, &off, "nothing is refused (no "
 		    "--scrape.allow given)");

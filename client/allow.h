@@ -33,7 +33,8 @@ size_t allow_count(const struct allow *a);
 
 /*
  * Whether a scrape of port and path ("/metrics", no query) is allowed.
- * With no rules, always true.
+ * With no rules, always true, except for port 0 (never: it is the
+ * named-target route, not a port to connect to).
  */
 bool allow_match(const struct allow *a, uint16_t port, const char *path);
 

@@ -11,6 +11,11 @@
  * scrapereq_target_timeout), so that its 500 beats the proxy's deadline.
  * With --scrape.target-host the connection goes there (CURLOPT_CONNECT_TO)
  * while URL, Host header, SNI and certificate check keep the FQDN.
+ * A --targets.file target (j->tgt) brings its own URL, Unix socket and
+ * TLS (CA, client certificate, server_name), which apply while the hops
+ * stay on its origin; without its own TLS settings, and for plain https
+ * scrapes, --tls.cacert, --tls.cert and --tls.key apply, as in the Go
+ * client.  Environment proxies apply as client/netpolicy.h says.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,15 +27,53 @@
 #include <event2/event.h>
 
 #include "allow.h"
+#include "buf.h"
 #include "client.h"
 #include "config.h"
 #include "curlev.h"
 #include "fetch.h"
 #include "job.h"
 #include "log.h"
+#include "netpolicy.h"
+#include "pushprox_limits.h"
+#include "targets.h"
+#include "url.h"
 #include "scrapereq.h"
 #include "upload.h"
 #include "window.h"
+
+/*
+ * Whether a redirect's hop may be fetched: without --targets.file, if
+ * --scrape.allow allows it; with one, if it stays on the origin of the
+ * job's target, is a listed target's URL, or --scrape.allow has rules
+ * that allow it.  Else false with why in expl.
+ */
+static bool
+fetch_hop_allowed(struct job *j, const struct scrapereq_hop *hop,
+    char *expl, size_t len)
+{
+	const struct client_config	*cfg = j->c->cfg;
+	const struct targets		*set = j->c->targets;
+
+	if (set == NULL && !j->has_tgt) {
+		if (allow_match(cfg->allow, hop->port, hop->path))
+			return true;
+		allow_explain(cfg->allow, hop->port, hop->path, expl, len);
+		return false;
+	}
+	if (j->has_tgt && hop->same_origin && !j->cross_origin)
+		return true;
+	if (set != NULL && targets_find_by_url(set, cfg->fqdn, hop->url) !=
+	    NULL)
+		return true;
+	if (allow_count(cfg->allow) > 0 &&
+	    allow_match(cfg->allow, hop->port, hop->path))
+		return true;
+	snprintf(expl, len, "it is not a target of --targets.file%s",
+	    allow_count(cfg->allow) > 0 ? " nor allowed by --scrape.allow" :
+	    "");
+	return false;
+}
 
 /*
  * The target answered a redirect (j->location): fetch the next hop if
@@ -61,9 +104,7 @@ fetch_follow(struct job *j)
 		    loc, why);
 		goto fail;
 	}
-	if (!allow_match(cfg->allow, hop.port, hop.path)) {
-		allow_explain(cfg->allow, hop.port, hop.path, expl,
-		    sizeof(expl));
+	if (!fetch_hop_allowed(j, &hop, expl, sizeof(expl))) {
 		snprintf(msg, sizeof(msg), "scrape of %s failed: the target "
 		    "redirected to %.1024s, not followed: %s", job_url(j),
 		    loc, expl);
@@ -307,6 +348,136 @@ fetch_write_cb(char *data, size_t size, size_t n, void *arg)
 	return rv;
 }
 
+/*
+ * TLS of a hop: the target's own settings while on its origin (t), each
+ * one it leaves out taken from --tls.cacert, --tls.cert and --tls.key,
+ * as the Go client does for every https target; 0 or -1.
+ */
+static int
+fetch_setup_tls(struct job *j, CURL *e, const struct target *t)
+{
+	const struct client_config	*cfg = j->c->cfg;
+	const char			*ca = cfg->tls_cacert;
+	const char			*cert = cfg->tls_cert, *key = cfg->tls_key;
+
+	if (t != NULL && t->has_tls) {
+		if (t->tls.ca_file != NULL)
+			ca = t->tls.ca_file;
+		if (t->tls.cert_file != NULL) {
+			cert = t->tls.cert_file;
+			key = t->tls.key_file;
+		}
+		if (t->tls.insecure_skip_verify &&
+		    (curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) !=
+		    CURLE_OK ||
+		    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK))
+			return -1;
+	}
+	if (ca != NULL && curl_easy_setopt(e, CURLOPT_CAINFO, ca) != CURLE_OK)
+		return -1;
+	if (cert != NULL &&
+	    (curl_easy_setopt(e, CURLOPT_SSLCERT, cert) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_SSLKEY, key) != CURLE_OK))
+		return -1;
+	return 0;
+}
+
+/*
+ * A target's tls.server_name: the hop's URL with that host (so SNI and
+ * the certificate check use it), CURLOPT_CONNECT_TO back to the real host
+ * (unless over a Unix socket) and the real authority as Host.  *url is
+ * then the URL to fetch (caller frees); 0, or -1 on ENOMEM.
+ */
+static int
+fetch_setup_server_name(struct job *j, const struct target *t, char **url)
+{
+	struct url	 u;
+	struct buf	 b;
+	const char	*why, *auth, *sn = t->tls.server_name;
+	bool		 v6;
+	size_t		 alen;
+	struct curl_slist *l;
+
+	if (url_parse(j->url, &u, &why) == -1)
+		return -1;
+	v6 = strchr(u.host, ':') != NULL;
+	auth = strstr(j->url, "://") + 3;
+	alen = strcspn(auth, "/?#");
+	buf_init(&b, strlen(j->url) + strlen(sn) + 2 * LIMIT_MAX_FQDN_BYTES +
+	    64);
+	if (buf_printf(&b, "%s://%s:%u%s", u.scheme, sn, (unsigned)u.port,
+	    u.path_query) == -1 ||
+	    (*url = strdup(buf_cstr(&b))) == NULL)
+		goto fail;
+	buf_reset(&b);
+	if (buf_printf(&b, "Host: %.*s", (int)alen, auth) == -1 ||
+	    (l = curl_slist_append(j->hdrs, buf_cstr(&b))) == NULL)
+		goto fail;
+	j->hdrs = l;
+	if (t->unix_socket == NULL) {
+		buf_reset(&b);
+		if (buf_printf(&b, "%s:%u:%s%s%s:%u", sn, (unsigned)u.port,
+		    v6 ? "[" : "", u.host, v6 ? "]" : "", (unsigned)u.port) ==
+		    -1 || (l = curl_slist_append(j->connect, buf_cstr(&b))) ==
+		    NULL)
+			goto fail;
+		j->connect = l;
+	}
+	buf_release(&b);
+	url_release(&u);
+	return 0;
+fail:
+	buf_release(&b);
+	url_release(&u);
+	return -1;
+}
+
+/*
+ * Where a hop connects: over the target's Unix socket while on its origin
+ * (never through a proxy), else by TCP through the environment's proxy
+ * unless NO_PROXY or loopback says not (netpolicy); with the target's TLS
+ * and server_name; --scrape.target-host's CURLOPT_CONNECT_TO.  0 or -1.
+ */
+static int
+fetch_setup_route(struct job *j, CURL *e)
+{
+	const struct client_config	*cfg = j->c->cfg;
+	const struct target		*t = j->has_tgt && !j->cross_origin ?
+					    &j->tgt : NULL;
+	const char			*sock = t != NULL ? t->unix_socket :
+					    NULL;
+	char				*url = NULL;
+	const struct curl_slist		*n;
+	struct curl_slist		*l;
+	int				 rv = -1;
+
+	curl_slist_free_all(j->connect);
+	j->connect = NULL;
+	if (t != NULL && t->has_tls && t->tls.server_name != NULL &&
+	    strcmp(t->u.scheme, "https") == 0) {
+		if (fetch_setup_server_name(j, t, &url) == -1 ||
+		    curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
+		    curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs) != CURLE_OK)
+			goto out;
+	}
+	/* --scrape.target-host, after server_name's own entry. */
+	for (n = cfg->connect_to; n != NULL; n = n->next) {
+		if ((l = curl_slist_append(j->connect, n->data)) == NULL)
+			goto out;
+		j->connect = l;
+	}
+	if (curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, sock) != CURLE_OK ||
+	    netpolicy_apply(j->c->net, e, sock != NULL ? NULL : j->url) == -1 ||
+	    fetch_setup_tls(j, e, t) == -1 ||
+	    (j->connect != NULL &&
+	    curl_easy_setopt(e, CURLOPT_CONNECT_TO, j->connect) != CURLE_OK))
+		goto out;
+	rv = 0;
+out:
+	free(url);
+	return rv;
+}
+
 /* Options of the target transfer; -1 if curl refused one. */
 static int
 fetch_setup(struct job *j, CURL *e)
@@ -363,12 +534,7 @@ fetch_setup(struct job *j, CURL *e)
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, j) != CURLE_OK)
 		return -1;
-	/* Borrowed from the config, which outlives every transfer. */
-	if (j->c->cfg->connect_to != NULL &&
-	    curl_easy_setopt(e, CURLOPT_CONNECT_TO, j->c->cfg->connect_to) !=
-	    CURLE_OK)
-		return -1;
-	return 0;
+	return fetch_setup_route(j, e);
 }
 
 void
@@ -377,6 +543,13 @@ fetch_start(struct job *j)
 	char	 msg[LIMIT_ERROR_BODY_BYTES];
 
 	job_set_state(j, JOB_FETCHING);
+	if (j->req->port == 0 && !j->has_tgt) {
+		/* scrapereq and job_route see to it; never connect to port 0. */
+		snprintf(msg, sizeof(msg), "scrape of %s failed: port 0 is the "
+		    "named-target route, not a port to connect to", job_url(j));
+		job_fail(j, 500, msg);
+		return;
+	}
 	if (scrapereq_target_timeout(j->req->timeout_ms) -
 	    job_elapsed_ms(j) < 1) {
 		snprintf(msg, sizeof(msg), "scrape of %s failed: timed out "

@@ -1,7 +1,10 @@
 /*
- * The job's lifecycle: admission (an erroneous request, one refused by
+ * The job's lifecycle: admission (an erroneous request, a named target
+ * the client does not have, one refused by --targets.file or
  * --scrape.allow and one over --scrape.max-concurrency are answered with
- * a 500, 403 or 503 push at once; the others fetch the target), the state
+ * a 500, 404, 403 or 503 push at once; the others fetch the target: with
+ * --targets.file, a name or a listed URL becomes a copy of that target,
+ * whose url is fetched), the state
  * machine (job_set_state, the only writer of j->state), the error answer
  * (job_fail: a text body the proxy can show to Prometheus) and the one
  * teardown, job_close, which cancels both transfers, counts the outcome
@@ -25,6 +28,7 @@
 #include "metrics.h"
 #include "poller.h"
 #include "scrapereq.h"
+#include "targets.h"
 #include "upload.h"
 #include "window.h"
 
@@ -94,6 +98,78 @@ job_fail(struct job *j, int status, const char *msg)
 	upload_start(j);
 }
 
+/*
+ * Takes t (borrowed from the set) as the job's target: a copy, and its URL
+ * to fetch.  0, or -1 after answering (out of memory).
+ */
+static int
+job_take_target(struct job *j, const struct target *t)
+{
+	char	 msg[LIMIT_ERROR_BODY_BYTES];
+
+	if (targets_target_copy(&j->tgt, t) == -1 ||
+	    (j->url = strdup(j->tgt.url)) == NULL) {
+		targets_target_release(&j->tgt);
+		j->url = j->req->url;
+		snprintf(msg, sizeof(msg), "scrape of %s failed: out of memory "
+		    "for its target", job_url(j));
+		job_fail(j, 503, msg);
+		return -1;
+	}
+	j->has_tgt = true;
+	return 0;
+}
+
+/*
+ * With --targets.file, or for a named target: a name is looked up (404
+ * naming the targets there are if unknown); a plain scrape is the listed
+ * target with its URL, else allowed only by --scrape.allow rules (403).
+ * 0 if the job may run, else answered.
+ */
+static int
+job_route(struct job *j)
+{
+	struct client		*c = j->c;
+	const struct client_config *cfg = c->cfg;
+	const struct target	*t;
+	char			 msg[LIMIT_ERROR_BODY_BYTES];
+	char			 why[LIMIT_ERROR_BODY_BYTES / 2];
+
+	if (j->req->name != NULL) {
+		if (c->targets != NULL &&
+		    (t = targets_find_by_name(c->targets, j->req->name)) != NULL)
+			return job_take_target(j, t);
+		targets_list_names(c->targets, why, sizeof(why));
+		snprintf(msg, sizeof(msg), "no target \"%s\" on client %s (it "
+		    "has: %s)", j->req->name, cfg->fqdn, why);
+		job_fail(j, 404, msg);
+		return -1;
+	}
+	if ((t = targets_find_by_url(c->targets, cfg->fqdn, j->req->url)) !=
+	    NULL) {
+		log_debug("plain scrape is a listed target", "id", j->req->id,
+		    "url", j->req->url, "target", t->name);
+		return job_take_target(j, t);
+	}
+	if (allow_count(cfg->allow) > 0 &&
+	    allow_match(cfg->allow, j->req->port, j->req->path))
+		return 0;
+	if (allow_count(cfg->allow) > 0) {
+		allow_explain(cfg->allow, j->req->port, j->req->path, why,
+		    sizeof(why));
+		snprintf(msg, sizeof(msg), "pushprox-client: scrape of %.1024s "
+		    "refused: no target of --targets.file %s has this URL, and "
+		    "%s", job_url(j), c->targets->path, why);
+	} else
+		snprintf(msg, sizeof(msg), "pushprox-client: scrape of %.1024s "
+		    "refused: no target of --targets.file %s has this URL (with "
+		    "a targets file, only its targets are scraped; scrape a "
+		    "target by name at http://%s:0/pushprox/targets/NAME/metrics)",
+		    job_url(j), c->targets->path, cfg->fqdn);
+	job_fail(j, 403, msg);
+	return -1;
+}
+
 /* The refusals that need no target; 0 if admitted, else answered. */
 static int
 job_admit(struct job *j)
@@ -103,10 +179,13 @@ job_admit(struct job *j)
 	char		 why[LIMIT_ERROR_BODY_BYTES / 2];
 
 	if (j->req->error != NULL) {
-		job_fail(j, 500, j->req->error);
+		job_fail(j, j->req->error_status, j->req->error);
 		return -1;
 	}
-	if (!allow_match(c->cfg->allow, j->req->port, j->req->path)) {
+	if (j->req->name != NULL || c->targets != NULL) {
+		if (job_route(j) == -1)
+			return -1;
+	} else if (!allow_match(c->cfg->allow, j->req->port, j->req->path)) {
 		allow_explain(c->cfg->allow, j->req->port, j->req->path, why,
 		    sizeof(why));
 		snprintf(msg, sizeof(msg), "pushprox-client: scrape of %.1024s "
@@ -200,6 +279,8 @@ job_close(struct job *j, const char *why)
 	if (j->url != j->req->url)
 		free(j->url);
 	free(j->location);
+	targets_target_release(&j->tgt);
+	curl_slist_free_all(j->connect);
 	scrapereq_free(j->req);
 	free(j);
 	client_job_gone(c);

@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "chunk.h"
 #include "pushprox_limits.h"
+#include "targets.h"
 
 struct client;
 struct event;
@@ -86,6 +87,15 @@ struct job {
 	size_t			 push_off;	/* over push_head, then body */
 	struct chunk		 chunk;		/* framing of a streamed body */
 	struct buf		 answer;	/* first bytes of the proxy's */
+	/*
+	 * The --targets.file target this scrape stands for (a named target,
+	 * or a plain scrape of a listed URL): a copy, kept across reloads.
+	 * Its url, unix_socket and tls apply while the hops stay on its
+	 * origin.
+	 */
+	struct target		 tgt;
+	bool			 has_tgt;
+	struct curl_slist	*connect;	/* CURLOPT_CONNECT_TO, owned */
 };
 
 /*

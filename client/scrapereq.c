@@ -17,6 +17,7 @@
 #include "httpmsg.h"
 #include "pushprox_limits.h"
 #include "scrapereq.h"
+#include "targets.h"
 #include "url.h"
 
 #define SCRAPEREQ_TIMEOUT_HDR	"X-Prometheus-Scrape-Timeout-Seconds"
@@ -168,6 +169,32 @@ scrapereq_format_url(const struct url *u)
 	return b.data;
 }
 
+/*
+ * Port 0: the named-target route.  The path must be exactly
+ * "/pushprox/targets/NAME/metrics" (no query: a named target's query is
+ * its url's); r->name gets NAME.  -1 on ENOMEM (errors go to r->error).
+ */
+static int
+scrapereq_check_name(struct scrapereq *r, const struct url *u)
+{
+	char	 name[LIMIT_MAX_TARGET_NAME_BYTES + 1];
+
+	if (!targets_path_name(u->path_query, name, sizeof(name))) {
+		r->error_status = 404;
+		return scrapereq_fail(r, "scrape request \"%.256s\" is for port "
+		    "0, the named-target route, but its path is not "
+		    "/pushprox/targets/NAME/metrics (NAME of [A-Za-z0-9_.-], no "
+		    "query)", r->target);
+	}
+	r->port = 0;
+	if ((r->name = strdup(name)) == NULL ||
+	    (r->url = strdup(r->target)) == NULL ||
+	    (r->path = strndup(u->path_query, strcspn(u->path_query, "?"))) ==
+	    NULL)
+		return -1;
+	return 0;
+}
+
 /* Checks and rewrites the URL; -1 on ENOMEM (errors go to r->error). */
 static int
 scrapereq_check_url(struct scrapereq *r, const char *fqdn)
@@ -184,6 +211,10 @@ scrapereq_check_url(struct scrapereq *r, const char *fqdn)
 	if (strcasecmp(u.host, fqdn) != 0) {
 		rv = scrapereq_fail(r, "scrape target host \"%.256s\" is not "
 		    "this client's FQDN \"%s\"", u.host, fqdn);
+		goto out;
+	}
+	if (u.has_port && u.port == 0) {
+		rv = scrapereq_check_name(r, &u);
 		goto out;
 	}
 	if (scrapereq_take_scheme(&u, &scheme) == -1) {
@@ -261,6 +292,7 @@ scrapereq_parse(const char *body, size_t len, const char *fqdn,
 		return NULL;
 	/* Even a refused request's answer carries a timeout. */
 	r->timeout_ms = default_timeout_ms;
+	r->error_status = 500;
 	if ((m = httpmsg_new(HTTPMSG_REQUEST, LIMIT_MAX_HEADER_BYTES,
 	    &scrapereq_cbs, r)) == NULL) {
 		free(r);
@@ -320,6 +352,11 @@ scrapereq_redirect(const char *from, const char *location, int policy,
 	if (url_parse(from, &f, why) == -1) {
 		url_release(&l);
 		*why = "the URL redirected from does not parse";
+		return -1;
+	}
+	if (!url_connectable(&l)) {
+		url_release(&l);
+		*why = "port 0 is not a port one can connect to";
 		return -1;
 	}
 	if (!l.has_port)
@@ -382,5 +419,6 @@ scrapereq_free(struct scrapereq *r)
 	free(r->url);
 	free(r->path);
 	free(r->error);
+	free(r->name);
 	free(r);
 }

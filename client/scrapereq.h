@@ -3,7 +3,9 @@
  * HTTP/1.1 GET in proxy form with an Id header.  Parsing is pure (no I/O)
  * and validates everything the client is about to act on: the method, the
  * absolute URL, that the URL's host is this client's FQDN, the _scheme
- * parameter and the timeout.  It also decides which headers go on to the
+ * parameter and the timeout, and for port 0 (a named target) that the
+ * path is "/pushprox/targets/NAME/metrics" with a valid NAME and no query.
+ * It also decides which headers go on to the
  * target, and whether a target's redirect may be followed
  * (scrapereq_redirect, for --scrape.redirects).
  */
@@ -26,6 +28,13 @@ struct scrapereq {
 	struct httpmsg_header	*headers;	/* to forward; owned strings */
 	size_t			 nheaders;
 	char			*error;		/* NULL: valid and ready to run */
+	int			 error_status;	/* to push with error: 500, or 404
+						   for a bad named-target path */
+	/*
+	 * A named target (port 0, docs/protocol.md 2.5): its NAME from
+	 * "/pushprox/targets/NAME/metrics", else NULL (a plain scrape).
+	 */
+	char			*name;
 };
 
 /*

@@ -436,6 +436,45 @@ fail:
 	return NULL;
 }
 
+int
+targets_target_copy(struct target *dst, const struct target *src)
+{
+	return targetsfile_target_copy(dst, src);
+}
+
+void
+targets_target_release(struct target *t)
+{
+	targetsfile_target_release(t);
+}
+
+void
+targets_list_names(const struct targets *set, char *out, size_t outlen)
+{
+	size_t	 i, off = 0, n;
+	int	 w;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (set == NULL || set->n == 0) {
+		snprintf(out, outlen, "none");
+		return;
+	}
+	for (i = 0; i < set->n; i++) {
+		n = strlen(set->v[i].name) + (i > 0 ? 2 : 0);
+		/* Keep room for ", ..." after the last name that fits. */
+		if (off + n + (i + 1 < set->n ? 5 : 0) >= outlen) {
+			snprintf(out + off, outlen - off, "%s...",
+			    i > 0 ? ", " : "");
+			return;
+		}
+		w = snprintf(out + off, outlen - off, "%s%s", i > 0 ? ", " :
+		    "", set->v[i].name);
+		off += (size_t)w;
+	}
+}
+
 const char *
 targets_dir(const struct targets *set, size_t i, size_t *n)
 {

@@ -150,6 +150,23 @@ struct advert *targets_advert(const struct targets *set,
     char *err, size_t errlen);
 
 /*
+ * Makes dst a deep copy of src, so that a scrape keeps its target while
+ * the set is reloaded.  Returns 0, or -1 (ENOMEM; dst then empty).
+ */
+int targets_target_copy(struct target *dst, const struct target *src);
+
+/* Frees what t holds (not t); t is then empty. */
+void targets_target_release(struct target *t);
+
+/*
+ * The names of set's targets, ", "-separated and sorted, into out (always
+ * NUL-terminated); a list that does not fit ends with "...".  "none" for
+ * an empty or NULL set.
+ */
+void targets_list_names(const struct targets *set, char *out,
+    size_t outlen);
+
+/*
  * The directories to watch (socket_dirs, then include), borrowed; the
  * count goes into *n.  Index i < *n.
  */

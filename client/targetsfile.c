@@ -277,6 +277,9 @@ targetsfile_target(struct targetsfile_parse *p, const yaml_node_t *map,
 	if (url_parse(t->url, &t->u, &why) == -1)
 		return targetsfile_fail(p, v, "url", "\"%s\": %s (an absolute "
 		    "http:// or https:// URL)", t->url, why);
+	if (!url_connectable(&t->u))
+		return targetsfile_fail(p, v, "url", "\"%s\": port 0 is the "
+		    "named-target route, not a port to connect to", t->url);
 	if ((v = targetsfile_get(p, map, "labels")) != NULL &&
 	    targetsfile_labels(p, v, &t->labels) == -1)
 		return -1;

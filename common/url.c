@@ -3,7 +3,11 @@
  * that accepts the request line, so both agree on what a URL is) and then
  * narrowed: only http and https, a host is required, userinfo is refused
  * (credentials must never travel in a proxied URL), and a fragment is
- * dropped since it never reaches the target anyway.
+ * dropped since it never reaches the target anyway.  Port 0 is accepted
+ * (has_port, port 0): it is the address of a named target
+ * ("http://FQDN:0/pushprox/targets/NAME/metrics", docs/protocol.md 2.5),
+ * which the proxy routes by its host like any scrape.  Whoever would
+ * connect to a URL refuses port 0 itself (url_connectable).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -68,10 +72,7 @@ url_parse(const char *s, struct url *u, const char **why)
 		u->host[i] = (char)tolower((unsigned char)host[i]);
 	u->host[hostlen] = '\0';
 	if (URL_FIELD(&pu, UF_PORT)) {
-		if (pu.port == 0) {
-			*why = "invalid port";
-			return -1;
-		}
+		/* Port 0 is the named-target route (docs/protocol.md 2.5). */
 		u->port = pu.port;
 		u->has_port = true;
 	} else
@@ -155,4 +156,10 @@ url_strip_userinfo(const char *url)
 		return NULL;
 	}
 	return b.data;
+}
+
+bool
+url_connectable(const struct url *u)
+{
+	return u->port != 0;
 }

@@ -14,13 +14,20 @@
 struct url {
 	char		 scheme[8];	/* "http" or "https", lower case */
 	char		 host[256];	/* lower case, no brackets */
-	uint16_t	 port;		/* explicit, or the scheme's default */
+	uint16_t	 port;		/* explicit (0: a named target), or the
+					   scheme's default */
 	bool		 has_port;
 	char		*path_query;	/* owned: "/metrics?x=1" */
 };
 
 /* Parses an absolute URL; returns 0, or -1 with *why set to a reason. */
 int url_parse(const char *s, struct url *u, const char **why);
+
+/*
+ * Whether u names a port one can connect to: not port 0, which url_parse
+ * accepts for the named-target route only.
+ */
+bool url_connectable(const struct url *u);
 
 /* Frees what url_parse allocated. */
 void url_release(struct url *u);

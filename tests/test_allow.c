@@ -125,6 +125,24 @@ START_TEST(test_empty_allows_all)
 }
 END_TEST
 
+/* Port 0 is the named-target route: no rule, not even "*", allows it. */
+START_TEST(test_port0_never)
+{
+	const char *const p[] = { "*" };
+	struct allow	*a = allow_new(), *b = make(p, 1);
+	char		 out[256];
+
+	ck_assert(!allow_match(a, 0, "/metrics"));
+	ck_assert(!allow_match(NULL, 0, "/"));
+	ck_assert(!allow_match(b, 0, "/pushprox/targets/x/metrics"));
+	allow_explain(b, 0, "/", out, sizeof(out));
+	ck_assert_str_eq(out, "port 0 is the named-target route "
+	    "(/pushprox/targets/NAME/metrics), not a port to connect to");
+	allow_free(a);
+	allow_free(b);
+}
+END_TEST
+
 static const char *const rules[] = { "9100/metrics", "*/probe", "9200" };
 
 static const struct {
@@ -301,6 +319,7 @@ allow_suite(void)
 	tcase_add_test(tc, test_empty_allows_all);
 	tcase_add_loop_test(tc, test_match, 0, NELEM(matches));
 	tcase_add_test(tc, test_match_port_only_and_star);
+	tcase_add_test(tc, test_port0_never);
 	tcase_add_loop_test(tc, test_explain, 0, NELEM(explains));
 	tcase_add_test(tc, test_explain_combination);
 	tcase_add_test(tc, test_explain_port_only_rule);

@@ -465,6 +465,8 @@ static const struct redirect_case {
 	{ "ftp://node1.example:9100/", SCRAPEREQ_REDIRECTS_ANY, NULL, 0, NULL },
 	{ "file:///etc/passwd", SCRAPEREQ_REDIRECTS_ANY, NULL, 0, NULL },
 	{ "/relative", SCRAPEREQ_REDIRECTS_ANY, NULL, 0, NULL },
+	/* Port 0 is the named-target route: never a hop. */
+	{ "http://node1.example:0/", SCRAPEREQ_REDIRECTS_ANY, NULL, 0, NULL },
 	{ "", SCRAPEREQ_REDIRECTS_ANY, NULL, 0, NULL },
 	/* none: nothing. */
 	{ "http://node1.example:9100/m2", SCRAPEREQ_REDIRECTS_NONE,
@@ -513,6 +515,69 @@ START_TEST(test_redirect_statuses)
 }
 END_TEST
 
+/* Port 0: the named-target route (docs/protocol.md 2.5). */
+static const struct {
+	const char	*url;
+	const char	*name;		/* NULL: refused */
+	int		 status;	/* of a refusal */
+} named_cases[] = {
+	{ "http://node1.example:0/pushprox/targets/node/metrics", "node", 0 },
+	{ "http://NODE1.example:0/pushprox/targets/a.b-c_d/metrics",
+	  "a.b-c_d", 0 },
+	{ "http://node1.example:0/pushprox/targets/node/metrics?x=1", NULL,
+	  404 },
+	{ "http://node1.example:0/pushprox/targets/node/metrics?_scheme=https",
+	  NULL, 404 },
+	{ "http://node1.example:0/metrics", NULL, 404 },
+	{ "http://node1.example:0/pushprox/targets//metrics", NULL, 404 },
+	{ "http://node1.example:0/pushprox/targets/a/b/metrics", NULL, 404 },
+	{ "http://node1.example:0/pushprox/targets/../metrics", NULL, 404 },
+	{ "http://node1.example:0/pushprox/targets/%41/metrics", NULL, 404 },
+	{ "http://node1.example:0/pushprox/targets/node/metrics/", NULL, 404 },
+	{ "http://node1.example:0/", NULL, 404 },
+	/* The FQDN check comes first: not ours is a 500 as before. */
+	{ "http://node2.example:0/pushprox/targets/node/metrics", NULL, 500 },
+};
+
+START_TEST(test_named)
+{
+	struct scrapereq *r = parsef("GET", named_cases[_i].url, "Id: a\r\n");
+
+	if (named_cases[_i].name == NULL) {
+		ck_assert_msg(r->error != NULL, "%s accepted",
+		    named_cases[_i].url);
+		ck_assert_int_eq(r->error_status, named_cases[_i].status);
+		ck_assert_ptr_null(r->name);
+		if (named_cases[_i].status == 404)
+			ck_assert_ptr_nonnull(strstr(r->error,
+			    "/pushprox/targets/NAME/metrics"));
+	} else {
+		ck_assert_msg(r->error == NULL, "%s: %s", named_cases[_i].url,
+		    r->error);
+		ck_assert_str_eq(r->name, named_cases[_i].name);
+		ck_assert_uint_eq(r->port, 0);
+		ck_assert_str_eq(r->url, named_cases[_i].url);
+		ck_assert_str_eq(r->id, "a");
+	}
+	scrapereq_free(r);
+}
+END_TEST
+
+/* A plain scrape has no name, and its errors are 500s. */
+START_TEST(test_plain_not_named)
+{
+	struct scrapereq *r = parse(REF_ANSWER);
+
+	ck_assert_ptr_null(r->error);
+	ck_assert_ptr_null(r->name);
+	ck_assert_uint_eq(r->port, 9100);
+	scrapereq_free(r);
+	r = parsef("POST", "http://node1.example:9100/metrics", "Id: a\r\n");
+	ck_assert_int_eq(r->error_status, 500);
+	scrapereq_free(r);
+}
+END_TEST
+
 Suite *
 scrapereq_suite(void)
 {
@@ -535,6 +600,8 @@ scrapereq_suite(void)
 	tcase_add_test(tc, test_free_null);
 	tcase_add_loop_test(tc, test_redirect, 0, NELEM(redirect_cases));
 	tcase_add_test(tc, test_redirect_statuses);
+	tcase_add_loop_test(tc, test_named, 0, NELEM(named_cases));
+	tcase_add_test(tc, test_plain_not_named);
 	suite_add_tcase(s, tc);
 	return s;
 }

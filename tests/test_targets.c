@@ -258,6 +258,9 @@ START_TEST(test_errors)
 	load_fails("targets:\n  - name: a\n    url: ftp://x/\n",
 	    "line 3: url: \"ftp://x/\": scheme must be http or https",
 	    "targets.yml");
+	load_fails("targets:\n  - name: a\n    url: http://localhost:0/m\n",
+	    "line 3: url: \"http://localhost:0/m\": port 0 is the "
+	    "named-target route", "targets.yml");
 	load_fails("targets:\n  - name: a\n    url: /metrics\n",
 	    "line 3: url", "not an absolute http(s) URL");
 	load_fails("targets:\n  - name: a\n    url: http://x/\n    tls: {}\n",
@@ -500,6 +503,49 @@ START_TEST(test_match)
 }
 END_TEST
 
+/* The names a 404 lists, and a job's own copy of its target. */
+START_TEST(test_names_and_copy)
+{
+	struct targets *set;
+	struct target t;
+	char out[64], small[16];
+
+	targets_list_names(NULL, out, sizeof(out));
+	ck_assert_str_eq(out, "none");
+	set = load_ok("targets:\n"
+	    "  - {name: zeta, url: 'http://localhost:9100/metrics'}\n"
+	    "  - name: alpha\n"
+	    "    url: 'https://localhost:9443/m?a=1'\n"
+	    "    labels: {team: infra}\n"
+	    "    tls: {ca_file: /ca.pem, server_name: svc.example}\n"
+	    "  - {name: mid, url: 'http://localhost/s', "
+	    "unix_socket: /run/s.sock}\n");
+	targets_list_names(set, out, sizeof(out));
+	ck_assert_str_eq(out, "alpha, mid, zeta");
+	targets_list_names(set, small, sizeof(small));
+	ck_assert_str_eq(small, "alpha, mid, ...");
+	targets_list_names(set, small, 8);
+	ck_assert_str_eq(small, "...");
+	targets_list_names(set, small, 1);
+	ck_assert_str_eq(small, "");
+
+	ck_assert_int_eq(targets_target_copy(&t,
+	    targets_find_by_name(set, "alpha")), 0);
+	targets_free(set);		/* a reload frees the set */
+	ck_assert_str_eq(t.name, "alpha");
+	ck_assert_str_eq(t.url, "https://localhost:9443/m?a=1");
+	ck_assert_str_eq(t.u.path_query, "/m?a=1");
+	ck_assert_uint_eq(t.u.port, 9443);
+	ck_assert(t.has_tls);
+	ck_assert_str_eq(t.tls.ca_file, "/ca.pem");
+	ck_assert_str_eq(t.tls.server_name, "svc.example");
+	ck_assert_str_eq(labels_get(&t.labels, "team"), "infra");
+	targets_target_release(&t);
+	ck_assert_ptr_null(t.name);
+	targets_target_release(&t);
+}
+END_TEST
+
 START_TEST(test_advert)
 {
 	struct targets *set;
@@ -606,6 +652,7 @@ targets_suite(void)
 	tcase_add_test(tc, test_caps);
 	tcase_add_test(tc, test_match);
 	tcase_add_test(tc, test_advert);
+	tcase_add_test(tc, test_names_and_copy);
 	tcase_add_test(tc, test_watch);
 	suite_add_tcase(s, tc);
 	return s;

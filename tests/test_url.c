@@ -31,6 +31,9 @@ static const struct {
 	    true, "/a/b?c=d" },
 	{ "http://h/p#frag", "http", "h", 80, false, "/p" },
 	{ "http://h:65535/", "http", "h", 65535, true, "/" },
+	/* Port 0: the named-target route, routed by host (protocol.md 2.5). */
+	{ "http://node1.example:0/pushprox/targets/node/metrics", "http",
+	    "node1.example", 0, true, "/pushprox/targets/node/metrics" },
 };
 
 static const struct {
@@ -48,7 +51,6 @@ static const struct {
 	{ "httpx://h/x", "scheme must be http or https" },
 	{ "http://user:pass@h/x", "userinfo not allowed" },
 	{ "http://user@h/x", "userinfo not allowed" },
-	{ "http://h:0/x", "invalid port" },
 };
 
 START_TEST(test_url_ok)
@@ -102,6 +104,24 @@ START_TEST(test_url_host_length)
 	snprintf(s, sizeof(s), "http://%s/", host);
 	ck_assert_int_eq(url_parse(s, &u, &why), -1);
 	ck_assert_str_eq(why, "host too long");
+}
+END_TEST
+
+/* Only port 0 cannot be connected to; a default port can. */
+START_TEST(test_url_connectable)
+{
+	struct url u;
+	const char *why;
+
+	ck_assert_int_eq(url_parse("http://h:0/x", &u, &why), 0);
+	ck_assert(!url_connectable(&u));
+	url_release(&u);
+	ck_assert_int_eq(url_parse("http://h/x", &u, &why), 0);
+	ck_assert(url_connectable(&u));
+	url_release(&u);
+	ck_assert_int_eq(url_parse("https://h:1/x", &u, &why), 0);
+	ck_assert(url_connectable(&u));
+	url_release(&u);
 }
 END_TEST
 
@@ -167,6 +187,7 @@ url_suite(void)
 	tcase_add_loop_test(tc, test_url_bad, 0,
 	    sizeof(url_bad) / sizeof(url_bad[0]));
 	tcase_add_test(tc, test_url_host_length);
+	tcase_add_test(tc, test_url_connectable);
 	tcase_add_loop_test(tc, test_url_resolve_name, 0,
 	    sizeof(url_resolve) / sizeof(url_resolve[0]));
 	tcase_add_loop_test(tc, test_url_strip_userinfo, 0,
