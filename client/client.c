@@ -1,11 +1,17 @@
 /*
  * The client context: builds and tears down the long-lived parts (curl
- * driver, poller, metrics and their listener) in one place, and runs the
- * shutdown sequence.  Shutdown is two-step: the first signal stops polling
- * and waits (at most LIMIT_SHUTDOWN_GRACE_MS) for scrapes in flight to be
- * pushed; the second, or the deadline, breaks the loop.  client_free then
- * cancels whatever is left.
+ * driver, one poller per proxy, the advertisement, metrics and their
+ * listener) in one place, and runs the shutdown sequence.  The
+ * advertisement (targets_advert of the targets set and --label, its JSON
+ * and tag) is built at start and rebuilt on every change of the set; a
+ * change is passed to every poller, which re-advertises to the proxies
+ * that asked.  Shutdown (issue 12): the first signal stops every poller
+ * (their parked polls are cancelled) and waits up to --shutdown-timeout
+ * for scrapes in flight to be pushed; then the jobs still fetching are
+ * answered 503 and pushed within LIMIT_SHUTDOWN_PUSH_MS; a second signal,
+ * or that deadline, breaks the loop.  client_free cancels what is left.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +31,9 @@
 #include "poller.h"
 #include "procstat.h"
 #include "job.h"
+#include "targets.h"
 #include "targetsctl.h"
+#include "version.h"
 
 static double
 client_scrapes_gauge_cb(void *arg)
@@ -59,6 +67,27 @@ client_metrics_add(struct client *c)
 	    "pushprox_client_scrapes_in_flight",
 	    "Scrapes admitted and not yet finished (target fetch or push).",
 	    NULL, NULL, 0);
+	c->m.proxy_up = metrics_add(r, METRIC_GAUGE,
+	    "pushprox_client_proxy_up",
+	    "1 while the last poll of this proxy succeeded or one is parked "
+	    "at it, else 0.",
+	    "proxy", NULL, 0);
+	c->m.proxy_polls = metrics_add(r, METRIC_COUNTER,
+	    "pushprox_client_proxy_polls_total",
+	    "Polls sent to this proxy.", "proxy", NULL, 0);
+	c->m.proxy_poll_errors = metrics_add(r, METRIC_COUNTER,
+	    "pushprox_client_proxy_poll_errors_total",
+	    "Failed polls of this proxy.", "proxy", NULL, 0);
+	c->m.proxy_scrapes = metrics_add(r, METRIC_COUNTER,
+	    "pushprox_client_proxy_scrapes_total",
+	    "Scrape requests received from this proxy.", "proxy", NULL, 0);
+	c->m.proxy_push_errors = metrics_add(r, METRIC_COUNTER,
+	    "pushprox_client_proxy_push_errors_total",
+	    "Failed pushes to this proxy.", "proxy", NULL, 0);
+	c->m.proxy_adverts = metrics_add(r, METRIC_COUNTER,
+	    "pushprox_client_proxy_advertisements_total",
+	    "POST /advertise sent to this proxy, by outcome (stored, "
+	    "unsupported, refused, failed).", "proxy,outcome", NULL, 0);
 	metrics_add_gauge_cb(r, "pushprox_client_scrapes_open",
 	    "Scrapes in memory, including refused ones being answered.",
 	    client_scrapes_gauge_cb, c);
@@ -88,16 +117,101 @@ client_http_request_cb(struct httpreq *req, void *arg)
 	buf_release(&out);
 }
 
+/*
+ * --shutdown-timeout is over: the jobs still fetching are answered 503
+ * and pushed within LIMIT_SHUTDOWN_PUSH_MS; that deadline breaks the loop.
+ */
 static void
 client_grace_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct client	*c = arg;
+	struct job	*j, *next;
+	struct timeval	 tv;
 	char		 n[32];
 
 	snprintf(n, sizeof(n), "%zu", c->njobs);
-	log_warn("shutdown grace period over, cancelling scrapes",
-	    "scrapes", n);
-	event_base_loopbreak(c->base);
+	if (c->draining) {
+		log_warn("shutdown: pushes still running, cancelling them",
+		    "scrapes", n);
+		event_base_loopbreak(c->base);
+		return;
+	}
+	log_warn("shutdown timeout over, answering the scrapes still "
+	    "fetching with 503", "scrapes", n, "flag", "--shutdown-timeout");
+	c->draining = true;
+	duration_to_timeval(LIMIT_SHUTDOWN_PUSH_MS, &tv);
+	if (evtimer_add(c->grace, &tv) == -1) {
+		event_base_loopbreak(c->base);
+		return;
+	}
+	/* job_cancel may close j (a failed push); next is read first. */
+	for (j = TAILQ_FIRST(&c->jobs); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		job_cancel(j, "pushprox-client: shutting down, the scrape did "
+		    "not finish within --shutdown-timeout");
+	}
+}
+
+/*
+ * Rebuilds c->advert from the targets set and --label.  Without either
+ * there is nothing to advertise.  0, or -1 with the old one kept.
+ */
+static int
+client_advert_build(struct client *c)
+{
+	struct advert	*a;
+	char		 err[LIMIT_ERROR_BODY_BYTES], tag[ADVERT_MAX_TAG + 1];
+	char		*json;
+	size_t		 len;
+
+	if (c->targets == NULL && c->cfg->labels.n == 0) {
+		free(c->advert.json);
+		memset(&c->advert, 0, sizeof(c->advert));
+		return 0;
+	}
+	if ((a = targets_advert(c->targets, &c->cfg->labels,
+	    PUSHPROX_VERSION, err, sizeof(err))) == NULL) {
+		log_error("cannot build the advertisement", "err", err);
+		return -1;
+	}
+	json = advert_encode(a, &len);
+	if (json == NULL || advert_hash(a, tag) == -1) {
+		log_error("cannot build the advertisement", "err",
+		    "out of memory for its JSON");
+		free(json);
+		advert_free(a);
+		return -1;
+	}
+	free(c->advert.json);
+	c->advert.json = json;
+	c->advert.len = len;
+	c->advert.ntargets = a->ntargets;
+	snprintf(c->advert.tag, sizeof(c->advert.tag), "%s", tag);
+	advert_free(a);
+	return 0;
+}
+
+/* One poller per --proxy-url; 0 or -1 (logged). */
+static int
+client_pollers_new(struct client *c)
+{
+	size_t	 i;
+
+	if ((c->pollers = calloc(c->cfg->nproxies, sizeof(*c->pollers))) ==
+	    NULL) {
+		log_error("cannot create the client", "err",
+		    "out of memory for its pollers");
+		return -1;
+	}
+	for (i = 0; i < c->cfg->nproxies; i++, c->npollers++)
+		if ((c->pollers[i] = poller_new(c, &c->cfg->proxies[i])) ==
+		    NULL) {
+			log_error("cannot create the client", "err", "cannot "
+			    "set up a poller (out of memory for its timer)",
+			    "proxy", c->cfg->proxies[i].url_log);
+			return -1;
+		}
+	return 0;
 }
 
 struct client *
@@ -131,11 +245,15 @@ client_new(struct event_base *base, const struct client_config *cfg)
 		    "the curl multi handle and its timer (out of memory?)");
 		goto fail;
 	}
-	if ((c->poller = poller_new(c)) == NULL) {
-		log_error("cannot create the client", "err", "cannot set up "
-		    "the poller (out of memory for its timer or headers)");
+	if ((c->fqdn_header = malloc(LIMIT_MAX_FQDN_BYTES + 32)) == NULL) {
+		log_error("cannot create the client", "err",
+		    "out of memory for its headers");
 		goto fail;
 	}
+	snprintf(c->fqdn_header, LIMIT_MAX_FQDN_BYTES + 32,
+	    "Pushprox-Fqdn: %s", cfg->fqdn);
+	if (client_pollers_new(c) == -1)
+		goto fail;
 	if ((c->grace = evtimer_new(base, client_grace_cb, c)) == NULL) {
 		log_error("cannot create the client", "err", "cannot create "
 		    "the shutdown timer (out of memory)");
@@ -143,6 +261,15 @@ client_new(struct event_base *base, const struct client_config *cfg)
 	}
 	if ((c->tctl = targetsctl_new(c, &failed)) == NULL && failed)
 		goto fail;
+	if (client_advert_build(c) == -1)
+		goto fail;
+	if (c->advert.json != NULL) {
+		char	 n[32];
+
+		snprintf(n, sizeof(n), "%zu", c->advert.ntargets);
+		log_info("advertising targets to the proxies that ask", "tag",
+		    c->advert.tag, "targets", n);
+	}
 	return c;
 fail:
 	client_free(c);
@@ -172,7 +299,8 @@ client_start(struct client *c)
 		}
 		log_info("serving metrics", "addr", c->cfg->metrics_addr);
 	}
-	poller_start(c->poller);
+	for (size_t i = 0; i < c->npollers; i++)
+		poller_start(c->pollers[i]);
 	return 0;
 }
 
@@ -180,19 +308,22 @@ void
 client_shutdown(struct client *c)
 {
 	struct timeval	 tv;
-	char		 n[32];
+	char		 n[32], wait[32];
 
 	if (c->stopping || c->njobs == 0) {
 		event_base_loopbreak(c->base);
 		return;
 	}
 	c->stopping = true;
-	poller_stop(c->poller);
+	for (size_t i = 0; i < c->npollers; i++)
+		poller_stop(c->pollers[i]);
 	if (c->http != NULL)
 		httpserver_stop_listening(c->http);
 	snprintf(n, sizeof(n), "%zu", c->njobs);
-	log_info("waiting for scrapes in flight", "scrapes", n);
-	duration_to_timeval(LIMIT_SHUTDOWN_GRACE_MS, &tv);
+	duration_format(c->cfg->shutdown_timeout_ms, wait, sizeof(wait));
+	log_info("polling stopped, waiting for scrapes in flight", "scrapes",
+	    n, "timeout", wait);
+	duration_to_timeval(c->cfg->shutdown_timeout_ms, &tv);
 	if (evtimer_add(c->grace, &tv) == -1)
 		event_base_loopbreak(c->base);
 }
@@ -200,15 +331,51 @@ client_shutdown(struct client *c)
 void
 client_targets_changed(struct client *c)
 {
-	/* The poller re-advertises (issue 10's wiring, client/poller.c). */
-	(void)c;
+	char	 old[ADVERT_MAX_TAG + 1];
+
+	snprintf(old, sizeof(old), "%s", c->advert.tag);
+	if (client_advert_build(c) == -1) {
+		log_warn("targets changed, keeping the previous advertisement",
+		    "tag", old);
+		return;
+	}
+	if (strcmp(old, c->advert.tag) == 0)
+		return;
+	log_info("targets changed", "old_tag", old, "tag", c->advert.tag);
+	for (size_t i = 0; i < c->npollers && !c->stopping; i++)
+		poller_advert_changed(c->pollers[i]);
 }
 
 void
 client_job_gone(struct client *c)
 {
-	if (c->stopping && c->njobs == 0)
-		event_base_loopbreak(c->base);
+	if (c->stopping) {
+		if (c->njobs == 0)
+			event_base_loopbreak(c->base);
+		return;
+	}
+	for (size_t i = 0; i < c->npollers; i++)
+		poller_job_done(c->pollers[i]);
+}
+
+size_t
+client_polls_open(const struct client *c)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < c->npollers; i++)
+		n += poller_polling(c->pollers[i]);
+	return n;
+}
+
+size_t
+client_proxies_up(const struct client *c)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < c->npollers; i++)
+		n += poller_up(c->pollers[i]);
+	return n;
 }
 
 void
@@ -217,9 +384,16 @@ client_free(struct client *c)
 	if (c == NULL)
 		return;
 	c->stopping = true;
-	poller_free(c->poller);
+	for (size_t i = 0; i < c->npollers; i++)
+		poller_stop(c->pollers[i]);
+	/* Jobs first: they name their poller's proxy until closed. */
 	while (!TAILQ_EMPTY(&c->jobs))
 		job_close(TAILQ_FIRST(&c->jobs), "shutdown");
+	for (size_t i = 0; i < c->npollers; i++)
+		poller_free(c->pollers[i]);
+	free(c->pollers);
+	free(c->fqdn_header);
+	free(c->advert.json);
 	httpserver_free(c->http);
 	targetsctl_free(c->tctl);
 	curlev_free(c->cev);

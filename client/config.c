@@ -36,9 +36,12 @@
 #define OFF(f)		offsetof(struct client_config, f)
 
 static const struct flag_def config_flags[] = {
-	{ "proxy-url", FLAG_STRING, NULL, 0, 0, NULL, OFF(proxy_url),
-	  FLAG_REQUIRED, "URL of the PushProx proxy (poll and push are "
-	  "resolved against it)" },
+	{ "proxy-url", FLAG_STRINGS, NULL, 0, 0, NULL, OFF(proxy_url),
+	  FLAG_REQUIRED, "URL of a PushProx proxy (poll, push and advertise "
+	  "are resolved against it); repeatable, up to "
+	  LIMIT_STR(LIMIT_MAX_PROXIES) ": the client polls every proxy at "
+	  "once, each with its own back-off, and pushes each scrape back to "
+	  "the proxy it came from" },
 	{ "fqdn", FLAG_STRING, NULL, 0, 0, NULL, OFF(fqdn), 0,
 	  "name to register under (default: this host's FQDN)" },
 	{ "metrics-addr", FLAG_STRING, ":9369", 0, 0, NULL, OFF(metrics_addr),
@@ -59,6 +62,12 @@ static const struct flag_def config_flags[] = {
 	  OFF(auth_token_file), 0, "file whose first line is a bearer token, "
 	  "sent as \"Authorization: Bearer TOKEN\" on /poll and /push only "
 	  "(never to targets); for a proxy run with --client.auth=token" },
+	{ "shutdown-timeout", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_CLIENT_SHUTDOWN_TIMEOUT_S) "s", 0, MS_HOUR, NULL,
+	  OFF(shutdown_timeout_ms), 0, "on SIGTERM or SIGINT, stop polling "
+	  "and let scrapes in flight finish and be pushed for at most this "
+	  "long; then the ones still fetching are answered 503 and the client "
+	  "exits" },
 	{ "tls.cacert", FLAG_STRING, NULL, 0, 0, NULL, OFF(tls_cacert), 0,
 	  "CA certificates (PEM) to verify the proxy with" },
 	{ "tls.cert", FLAG_STRING, NULL, 0, 0, NULL, OFF(tls_cert), 0,
@@ -325,6 +334,58 @@ config_build_connect_to(struct client_config *cfg)
 	return 0;
 }
 
+/* Frees cfg->proxies. */
+static void
+config_free_proxies(struct client_config *cfg)
+{
+	struct config_proxy	*px;
+	size_t			 i;
+
+	for (i = 0; cfg->proxies != NULL && i < cfg->nproxies; i++) {
+		px = &cfg->proxies[i];
+		free(px->poll_url);
+		free(px->push_url);
+		free(px->advertise_url);
+		free(px->url_log);
+		free(px->poll_url_log);
+		free(px->push_url_log);
+		free(px->advertise_url_log);
+	}
+	free(cfg->proxies);
+	cfg->proxies = NULL;
+	cfg->nproxies = 0;
+}
+
+/* Resolves /poll, /push and /advertise against every --proxy-url; or -1. */
+static int
+config_build_proxies(struct client_config *cfg)
+{
+	struct config_proxy	*px;
+	size_t			 i;
+
+	if ((cfg->proxies = calloc(cfg->proxy_url.n, sizeof(*px))) == NULL)
+		return -1;
+	cfg->nproxies = cfg->proxy_url.n;
+	for (i = 0; i < cfg->nproxies; i++) {
+		px = &cfg->proxies[i];
+		px->url = cfg->proxy_url.v[i];
+		px->poll_url = url_resolve_name(px->url, "poll");
+		px->push_url = url_resolve_name(px->url, "push");
+		px->advertise_url = url_resolve_name(px->url, "advertise");
+		if (px->poll_url == NULL || px->push_url == NULL ||
+		    px->advertise_url == NULL)
+			return -1;
+		px->url_log = url_strip_userinfo(px->url);
+		px->poll_url_log = url_strip_userinfo(px->poll_url);
+		px->push_url_log = url_strip_userinfo(px->push_url);
+		px->advertise_url_log = url_strip_userinfo(px->advertise_url);
+		if (px->url_log == NULL || px->poll_url_log == NULL ||
+		    px->push_url_log == NULL || px->advertise_url_log == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 /* The checks beyond the table; 0, or -1 after a message to err. */
 static int
 config_check(struct client_config *cfg, FILE *err)
@@ -334,20 +395,35 @@ config_check(struct client_config *cfg, FILE *err)
 	char		*plain, msg[LIMIT_ERROR_BODY_BYTES];
 	size_t		 i;
 
-	/* Credentials for the proxy are curl's business, not url_parse's. */
-	if ((plain = url_strip_userinfo(cfg->proxy_url)) == NULL) {
-		fprintf(err, "pushprox-client: out of memory\n");
+	if (cfg->proxy_url.n > LIMIT_MAX_PROXIES) {
+		fprintf(err, "pushprox-client: --proxy-url given %zu times, "
+		    "more than the %d allowed\n", cfg->proxy_url.n,
+		    LIMIT_MAX_PROXIES);
 		return -1;
 	}
-	if (url_parse(plain, &u, &why) == -1) {
+	for (i = 0; i < cfg->proxy_url.n; i++) {
+		/* Credentials are curl's business, not url_parse's. */
+		if ((plain = url_strip_userinfo(cfg->proxy_url.v[i])) == NULL) {
+			fprintf(err, "pushprox-client: out of memory\n");
+			return -1;
+		}
+		if (url_parse(plain, &u, &why) == -1) {
+			free(plain);
+			fprintf(err, "pushprox-client: invalid value \"%s\" for "
+			    "--proxy-url: %s\n", cfg->proxy_url.v[i],
+			    why != NULL ? why : "not an absolute http(s) URL");
+			return -1;
+		}
 		free(plain);
-		fprintf(err, "pushprox-client: invalid value \"%s\" for "
-		    "--proxy-url: %s\n", cfg->proxy_url,
-		    why != NULL ? why : "not an absolute http(s) URL");
-		return -1;
+		url_release(&u);
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(cfg->proxy_url.v[k], cfg->proxy_url.v[i]) ==
+			    0) {
+				fprintf(err, "pushprox-client: --proxy-url "
+				    "\"%s\" given twice\n", cfg->proxy_url.v[i]);
+				return -1;
+			}
 	}
-	free(plain);
-	url_release(&u);
 	config_empty_to_null(&cfg->tls_cacert);
 	config_empty_to_null(&cfg->tls_cert);
 	config_empty_to_null(&cfg->tls_key);
@@ -426,18 +502,10 @@ config_load(struct client_config *cfg, int argc, char **argv, FILE *out,
 	config_empty_to_null(&cfg->fqdn);
 	if (cfg->fqdn == NULL && (cfg->fqdn = config_default_fqdn()) == NULL)
 		goto oom;
-	cfg->poll_url = url_resolve_name(cfg->proxy_url, "poll");
-	cfg->push_url = url_resolve_name(cfg->proxy_url, "push");
-	if (cfg->poll_url == NULL || cfg->push_url == NULL)
+	if (config_build_proxies(cfg) == -1)
 		goto oom;
 	if (cfg->scrape_target_host != NULL &&
 	    config_build_connect_to(cfg) == -1)
-		goto oom;
-	cfg->proxy_url_log = url_strip_userinfo(cfg->proxy_url);
-	cfg->poll_url_log = url_strip_userinfo(cfg->poll_url);
-	cfg->push_url_log = url_strip_userinfo(cfg->push_url);
-	if (cfg->proxy_url_log == NULL || cfg->poll_url_log == NULL ||
-	    cfg->push_url_log == NULL)
 		goto oom;
 	return CONFIG_RUN;
 oom:
@@ -452,13 +520,7 @@ config_free(struct client_config *cfg)
 {
 	if (cfg == NULL)
 		return;
-	free(cfg->poll_url);
-	free(cfg->push_url);
-	free(cfg->proxy_url_log);
-	free(cfg->poll_url_log);
-	free(cfg->push_url_log);
-	cfg->poll_url = cfg->push_url = NULL;
-	cfg->proxy_url_log = cfg->poll_url_log = cfg->push_url_log = NULL;
+	config_free_proxies(cfg);
 	allow_free(cfg->allow);
 	cfg->allow = NULL;
 	if (cfg->auth_header != NULL) {

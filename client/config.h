@@ -19,9 +19,22 @@
 
 struct allow;
 
+/* One --proxy-url and the URLs resolved against it (owned by the config). */
+struct config_proxy {
+	const char	*url;		/* as given (borrowed from the flag) */
+	char		*poll_url;
+	char		*push_url;
+	char		*advertise_url;
+	/* The same without credentials, for logs and metric labels. */
+	char		*url_log;
+	char		*poll_url_log;
+	char		*push_url_log;
+	char		*advertise_url_log;
+};
+
 struct client_config {
 	/* From flags. */
-	char	*proxy_url;
+	struct flag_strings proxy_url;	/* --proxy-url, repeatable */
 	char	*fqdn;
 	char	*metrics_addr;		/* "" disables the metrics listener */
 	int64_t	 retry_initial_ms;
@@ -38,6 +51,7 @@ struct client_config {
 	int	 scrape_redirects;	/* enum scrapereq_redirects */
 	int64_t	 scrape_max_redirects;
 	char	*auth_token_file;
+	int64_t	 shutdown_timeout_ms;	/* --shutdown-timeout */
 	char	*targets_file;		/* --targets.file, or NULL */
 	int64_t	 targets_rescan_ms;
 	struct flag_strings label;	/* --label NAME=VALUE */
@@ -45,12 +59,8 @@ struct client_config {
 	int	 log_format;		/* enum log_format */
 
 	/* Derived by config_load; owned. */
-	char	*poll_url;
-	char	*push_url;
-	/* The same without credentials, for logs. */
-	char	*proxy_url_log;
-	char	*poll_url_log;
-	char	*push_url_log;
+	struct config_proxy *proxies;	/* one per --proxy-url, in order */
+	size_t	 nproxies;
 	struct allow	*allow;		/* --scrape.allow; empty: any */
 	char		*auth_header;	/* "Authorization: Bearer ..." or NULL */
 	/* --scrape.target-host as CURLOPT_CONNECT_TO ("fqdn::host:"), or NULL. */

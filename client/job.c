@@ -207,7 +207,7 @@ job_admit(struct job *j)
 }
 
 void
-job_start(struct client *c, struct scrapereq *req)
+job_start(struct client *c, struct poller *p, struct scrapereq *req)
 {
 	struct job	*j;
 
@@ -218,6 +218,7 @@ job_start(struct client *c, struct scrapereq *req)
 		return;
 	}
 	j->c = c;
+	j->poller = p;
 	j->req = req;
 	j->url = req->url;
 	j->declared = -1;
@@ -283,7 +284,16 @@ job_close(struct job *j, const char *why)
 	curl_slist_free_all(j->connect);
 	scrapereq_free(j->req);
 	free(j);
-	client_job_gone(c);
-	if (!c->stopping && c->poller != NULL)
-		poller_job_done(c->poller);	/* freed first when stopping */
+	client_job_gone(c);	/* wakes the pollers waiting for a slot */
+}
+
+void
+job_cancel(struct job *j, const char *why)
+{
+	if (j->push != NULL || j->target == NULL)
+		return;
+	curlev_remove(j->c->cev, j->target);
+	curl_easy_cleanup(j->target);
+	j->target = NULL;
+	job_fail(j, 503, why);
 }

@@ -30,6 +30,7 @@
 
 struct client;
 struct event;
+struct poller;
 struct scrapereq;
 
 enum job_state {
@@ -55,6 +56,7 @@ enum job_state {
 struct job {
 	TAILQ_ENTRY(job)	 entry;
 	struct client		*c;
+	struct poller		*poller;	/* whose proxy gets the push */
 	enum job_state		 state;
 	struct scrapereq	*req;
 	struct timespec		 start;		/* CLOCK_MONOTONIC */
@@ -99,12 +101,19 @@ struct job {
 };
 
 /*
- * Starts a job; takes ownership of req (which must have an id).  A request
- * with an error, refused by --scrape.allow or over --scrape.max-concurrency
- * is answered at once with a 500, 403 or 503 push.  Never fails: problems
- * become pushes or logs.
+ * Starts a job for the scrape p received; takes ownership of req (which
+ * must have an id).  A request with an error, refused by --scrape.allow
+ * or over --scrape.max-concurrency is answered at once with a 500, 403 or
+ * 503 push.  Never fails: problems become pushes or logs.
  */
-void job_start(struct client *c, struct scrapereq *req);
+void job_start(struct client *c, struct poller *p, struct scrapereq *req);
+
+/*
+ * Shutdown's deadline: a job whose target is still being fetched (its
+ * push not started) stops it and is answered 503 with why; one already
+ * pushing goes on.
+ */
+void job_cancel(struct job *j, const char *why);
 
 /*
  * The only teardown: cancels the transfers, counts the outcome

@@ -1,9 +1,12 @@
 /*
- * Poll loop as a small state machine: IDLE -> POLLING -> (answer) ->
- * POLLING again at once, or -> BACKOFF -> (timer) -> POLLING, or, after an
- * empty poll shorter than LIMIT_POLL_MIN_EMPTY_MS, -> PAUSED -> (timer) ->
- * POLLING, so that a proxy answering 204 at once is not polled in a tight
- * loop.  STOPPED is final.  Each poll is a fresh easy handle (the multi's
+ * The poll loop of one proxy as a small state machine: IDLE -> POLLING ->
+ * (answer) -> POLLING again at once, or -> BACKOFF -> (timer) -> POLLING,
+ * or, after an empty poll shorter than LIMIT_POLL_MIN_EMPTY_MS, -> PAUSED
+ * -> (timer) -> POLLING, so that a proxy answering 204 at once is not
+ * polled in a tight loop; a 204 with "Pushprox-Advertise: required" ->
+ * ADVERTISING -> (POST /advertise ended) -> POLLING at once, or BACKOFF if
+ * it failed.  STOPPED is final.  Every request carries Pushprox-Fqdn; a
+ * poll carries Pushprox-Targets while advertise.c says so.  Each poll is a fresh easy handle (the multi's
  * connection cache keeps the connection to the proxy alive between them);
  * the answer body is capped in the write callback.  A failed poll logs one
  * warn line and waits initial-wait, then 1.5 times longer each time up to
@@ -25,6 +28,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "advertise.h"
 #include "buf.h"
 #include "client.h"
 #include "config.h"
@@ -33,6 +37,7 @@
 #include "pushprox_limits.h"
 #include "log.h"
 #include "metrics.h"
+#include "netpolicy.h"
 #include "poller.h"
 #include "job.h"
 #include "scrapereq.h"
@@ -43,11 +48,18 @@ enum poller_state {
 	POLLER_BACKOFF,
 	POLLER_PAUSED,
 	POLLER_FULL,		/* too many scrapes in flight */
+	POLLER_ADVERTISING,	/* the proxy asked: POST /advertise, then poll */
 	POLLER_STOPPED,
 };
 
 static const char *const poller_state_names[] = {
-	"idle", "polling", "backoff", "paused", "full", "stopped",
+	"idle", "polling", "backoff", "paused", "full", "advertising",
+	"stopped",
+};
+
+static const char *const poller_outcome_names[] = {
+	[ADVERTISE_STORED] = "stored", [ADVERTISE_NOT_FOUND] = "unsupported",
+	[ADVERTISE_REFUSAL] = "refused", [ADVERTISE_FAILED] = "failed",
 };
 
 /* Jobs in flight (targets and pushes) above which polling waits. */
@@ -55,9 +67,13 @@ static const char *const poller_state_names[] = {
 
 struct poller {
 	struct client		*c;
+	const struct config_proxy *px;
 	enum poller_state	 state;
+	bool			 up;		/* last poll succeeded */
+	bool			 after_advert;	/* this poll follows one */
+	struct advertise	 adv;
 	CURL			*easy;
-	struct curl_slist	*hdrs;
+	struct curl_slist	*hdrs;		/* of the poll in flight */
 	struct buf		 body;
 	char			 fail[96];	/* why we ended it, or "" */
 	char			 errbuf[CURL_ERROR_SIZE];
@@ -73,9 +89,18 @@ poller_set_state(struct poller *p, enum poller_state st)
 {
 	if (p->state == st)
 		return;
-	log_debug("poller state", "from", poller_state_names[p->state],
-	    "to", poller_state_names[st]);
+	log_debug("poller state", "proxy", p->px->url_log,
+	    "from", poller_state_names[p->state], "to",
+	    poller_state_names[st]);
 	p->state = st;
+}
+
+/* Records whether the last poll succeeded (pushprox_client_proxy_up). */
+static void
+poller_set_up(struct poller *p, bool up)
+{
+	p->up = up;
+	metric_set(p->c->m.proxy_up, up ? 1.0 : 0.0, p->px->url_log);
 }
 
 int64_t
@@ -90,13 +115,29 @@ poller_next_backoff(int64_t prev_ms, int64_t initial_ms, int64_t max_ms)
 	return next > max_ms ? max_ms : next;
 }
 
+/*
+ * While polling, the timer fires LIMIT_POLL_MIN_EMPTY_MS after the poll
+ * went out: a poll whose request is sent and that has no answer yet is
+ * parked at the proxy, so the proxy is up (a restarted proxy shows up
+ * without waiting for that poll to end).
+ */
 static void
 poller_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct poller	*p = arg;
+	long		 status = 0;
+	curl_off_t	 sent = 0;
 
-	if (p->state == POLLER_BACKOFF || p->state == POLLER_PAUSED)
+	if (p->state == POLLER_BACKOFF || p->state == POLLER_PAUSED) {
 		poller_send(p);
+		return;
+	}
+	if (p->state != POLLER_POLLING || p->easy == NULL || p->up)
+		return;
+	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(p->easy, CURLINFO_REQUEST_SIZE, &sent);
+	if (status == 0 && sent > 0)
+		poller_set_up(p, true);
 }
 
 static int64_t
@@ -127,8 +168,8 @@ poller_again(struct poller *p, const char *why)
 	}
 	snprintf(ms, sizeof(ms), "%" PRId64, took);
 	duration_format(p->c->cfg->retry_initial_ms, wait, sizeof(wait));
-	log_debug("empty poll returned quickly, pausing", "why", why,
-	    "took_ms", ms, "retry_in", wait);
+	log_debug("empty poll returned quickly, pausing", "proxy",
+	    p->px->url_log, "why", why, "took_ms", ms, "retry_in", wait);
 	poller_set_state(p, POLLER_PAUSED);
 	duration_to_timeval(p->c->cfg->retry_initial_ms, &tv);
 	if (evtimer_add(p->timer, &tv) == -1)
@@ -157,9 +198,12 @@ poller_backoff(struct poller *p, long status, const char *ctype,
 	head[n] = '\0';
 	snprintf(st, sizeof(st), "%ld", status);
 	duration_format(ms, wait, sizeof(wait));
-	log_warn("poll failed", "url", p->c->cfg->poll_url_log, "status", st,
-	    "content_type", ctype, "body", head, "err", err, "retry_in", wait);
+	log_warn("poll failed", "proxy", p->px->url_log, "url",
+	    p->px->poll_url_log, "status", st, "content_type", ctype, "body",
+	    head, "err", err, "retry_in", wait);
 	metric_add(p->c->m.poll_errors, 1);
+	metric_add(p->c->m.proxy_poll_errors, 1, p->px->url_log);
+	poller_set_up(p, false);
 	poller_set_state(p, POLLER_BACKOFF);
 	duration_to_timeval(ms, &tv);
 	if (evtimer_add(p->timer, &tv) == -1)
@@ -195,7 +239,9 @@ poller_answer(struct poller *p, const char *ctype)
 		return;
 	}
 	p->backoff_ms = 0;
-	job_start(p->c, req);
+	poller_set_up(p, true);
+	metric_add(p->c->m.proxy_scrapes, 1, p->px->url_log);
+	job_start(p->c, p, req);
 	if (p->c->njobs >= POLLER_MAX_JOBS(p->c)) {
 		log_debug("scrapes in flight at the limit, polling waits",
 		    "limit", "2 x --scrape.max-concurrency");
@@ -203,6 +249,46 @@ poller_answer(struct poller *p, const char *ctype)
 		return;
 	}
 	poller_send(p);
+}
+
+/* The client's current tag, or NULL when it advertises nothing. */
+static const char *
+poller_client_tag(const struct poller *p)
+{
+	return p->c->advert.json != NULL ? p->c->advert.tag : NULL;
+}
+
+/* Whether the answer says "Pushprox-Advertise: required". */
+static bool
+poller_advertise_required(CURL *easy)
+{
+	struct curl_header	*h = NULL;
+
+	return curl_easy_header(easy, "Pushprox-Advertise", 0, CURLH_HEADER,
+	    -1, &h) == CURLHE_OK && h != NULL && h->value != NULL &&
+	    strcasecmp(h->value, "required") == 0;
+}
+
+/*
+ * An empty answer asking for our advertisement: send it, then poll at
+ * once.  Asked again right after one, the next poll waits as after a
+ * quick empty poll, so that a proxy that never stores it is not hammered.
+ */
+static void
+poller_asked(struct poller *p)
+{
+	bool	 again = p->after_advert;
+
+	p->after_advert = false;
+	if (again || !advertise_asked(&p->adv, poller_client_tag(p))) {
+		poller_again(p, again ? "advertisement asked again" :
+		    "no content");
+		return;
+	}
+	p->backoff_ms = 0;
+	poller_set_state(p, POLLER_ADVERTISING);
+	if (advertise_send(&p->adv) == -1)
+		poller_backoff(p, 204, "", "cannot send the advertisement");
 }
 
 /* Sorts a finished poll into answer, "poll again" and failure. */
@@ -213,6 +299,7 @@ poller_finish(struct poller *p, CURL *easy, CURLcode res)
 	curl_off_t	 sent = 0;
 	char		*ct = NULL, ctype[256];
 	const char	*err;
+	bool		 asked;
 
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &sent);
@@ -220,18 +307,31 @@ poller_finish(struct poller *p, CURL *easy, CURLcode res)
 	snprintf(ctype, sizeof(ctype), "%s", ct != NULL ? ct : "");
 	err = p->fail[0] != '\0' ? p->fail :
 	    p->errbuf[0] != '\0' ? p->errbuf : curl_easy_strerror(res);
+	asked = res == CURLE_OK && status == 204 &&
+	    poller_advertise_required(easy);
 	curl_easy_cleanup(easy);
 	p->easy = NULL;
+	curl_slist_free_all(p->hdrs);
+	p->hdrs = NULL;
 	poller_set_state(p, POLLER_IDLE);
 
-	if (res == CURLE_OK && status == 200)
+	if (res == CURLE_OK && status == 200) {
+		p->after_advert = false;
 		poller_answer(p, ctype);
-	else if (res == CURLE_OK && status == 204)
+	} else if (asked) {
+		poller_set_up(p, true);
+		poller_asked(p);
+	} else if (res == CURLE_OK && status == 204) {
+		p->after_advert = false;
+		poller_set_up(p, true);
 		poller_again(p, "no content");
-	else if (res == CURLE_OPERATION_TIMEDOUT && status == 0 &&
+	} else if (res == CURLE_OPERATION_TIMEDOUT && status == 0 &&
 	    sent > 0) {
 		/* Our own deadline: the proxy had nothing for us. */
-		log_debug("poll timed out, polling again");
+		log_debug("poll timed out, polling again", "proxy",
+		    p->px->url_log);
+		p->after_advert = false;
+		poller_set_up(p, true);
 		poller_again(p, "poll timeout");
 	} else if (res == CURLE_OK && (status == 401 || status == 403))
 		poller_backoff(p, status, ctype,
@@ -260,13 +360,38 @@ poller_write_cb(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/*
+ * The headers of one poll: no form Content-Type, no 100-continue round
+ * trip, the bearer token, Pushprox-Fqdn, and Pushprox-Targets when this
+ * proxy is to get it; -1 on ENOMEM (p->hdrs then freed by the caller).
+ */
+static int
+poller_headers(struct poller *p)
+{
+	const char	*tag = advertise_poll_tag(&p->adv, poller_client_tag(p));
+	char		 th[sizeof("Pushprox-Targets: ") + ADVERT_MAX_TAG];
+
+	if ((p->hdrs = curl_slist_append(NULL, "Content-Type: text/plain")) ==
+	    NULL || curl_slist_append(p->hdrs, "Expect:") == NULL ||
+	    curl_slist_append(p->hdrs, p->c->fqdn_header) == NULL ||
+	    config_append_auth(p->c->cfg, &p->hdrs) == -1)
+		return -1;
+	if (tag != NULL) {
+		snprintf(th, sizeof(th), "Pushprox-Targets: %s", tag);
+		if (curl_slist_append(p->hdrs, th) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 /* Sets every option of one poll; -1 if curl refused one. */
 static int
 poller_setup(struct poller *p, CURL *e)
 {
 	const struct client_config	*cfg = p->c->cfg;
 
-	if (curl_easy_setopt(e, CURLOPT_URL, cfg->poll_url) != CURLE_OK ||
+	if (poller_headers(p) == -1 ||
+	    curl_easy_setopt(e, CURLOPT_URL, p->px->poll_url) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_POSTFIELDS, cfg->fqdn) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -288,7 +413,8 @@ poller_setup(struct poller *p, CURL *e)
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, poller_write_cb) !=
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, p) != CURLE_OK ||
-	    config_apply_tls(cfg, e) == -1)
+	    config_apply_tls(cfg, e) == -1 ||
+	    netpolicy_apply(p->c->net, e, p->px->poll_url) == -1)
 		return -1;
 	return 0;
 }
@@ -297,6 +423,8 @@ poller_setup(struct poller *p, CURL *e)
 static void
 poller_send(struct poller *p)
 {
+	struct timeval	 tv;
+
 	if (p->state == POLLER_STOPPED || p->state == POLLER_POLLING)
 		return;
 	buf_reset(&p->body);
@@ -305,6 +433,8 @@ poller_send(struct poller *p)
 	if ((p->easy = curl_easy_init()) == NULL || poller_setup(p, p->easy)) {
 		curl_easy_cleanup(p->easy);
 		p->easy = NULL;
+		curl_slist_free_all(p->hdrs);
+		p->hdrs = NULL;
 		poller_backoff(p, 0, "", "cannot set up the poll transfer");
 		return;
 	}
@@ -313,35 +443,87 @@ poller_send(struct poller *p)
 	if (curlev_add(p->c->cev, p->easy, poller_done_cb, p) == -1) {
 		curl_easy_cleanup(p->easy);
 		p->easy = NULL;
+		curl_slist_free_all(p->hdrs);
+		p->hdrs = NULL;
 		poller_set_state(p, POLLER_IDLE);
 		poller_backoff(p, 0, "", "cannot start the poll transfer");
 		return;
 	}
 	metric_add(p->c->m.polls, 1);
+	metric_add(p->c->m.proxy_polls, 1, p->px->url_log);
+	if (!p->up) {
+		duration_to_timeval(LIMIT_POLL_MIN_EMPTY_MS, &tv);
+		if (evtimer_add(p->timer, &tv) == -1)
+			fatal("evtimer_add failed");
+	}
+}
+
+/* A POST /advertise ended: poll at once if we waited for it. */
+static void
+poller_advert_done_cb(void *arg, enum advertise_outcome o)
+{
+	struct poller	*p = arg;
+
+	metric_add(p->c->m.proxy_adverts, 1, p->px->url_log,
+	    poller_outcome_names[o]);
+	if (p->state != POLLER_ADVERTISING)
+		return;		/* a change, sent while a poll was parked */
+	poller_set_state(p, POLLER_IDLE);
+	if (o == ADVERTISE_FAILED) {
+		poller_backoff(p, 0, "", "the advertisement failed (see the "
+		    "line above)");
+		return;
+	}
+	p->after_advert = o == ADVERTISE_STORED;
+	poller_send(p);
 }
 
 struct poller *
-poller_new(struct client *c)
+poller_new(struct client *c, const struct config_proxy *px)
 {
 	struct poller	*p;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	p->c = c;
+	p->px = px;
 	buf_init(&p->body, LIMIT_MAX_SCRAPE_REQ_BYTES);
-	if ((p->timer = evtimer_new(c->base, poller_timer_cb, p)) == NULL ||
-	    (p->hdrs = curl_slist_append(NULL, "Content-Type: text/plain")) ==
-	    NULL) {
+	if (advertise_init(&p->adv, c, px, poller_advert_done_cb, p) == -1 ||
+	    (p->timer = evtimer_new(c->base, poller_timer_cb, p)) == NULL) {
 		poller_free(p);
 		return NULL;
 	}
-	/* Expect: 100-continue would cost a round trip per poll. */
-	if (curl_slist_append(p->hdrs, "Expect:") == NULL ||
-	    config_append_auth(c->cfg, &p->hdrs) == -1) {
-		poller_free(p);
-		return NULL;
-	}
+	poller_set_up(p, false);
 	return p;
+}
+
+const struct config_proxy *
+poller_proxy(const struct poller *p)
+{
+	return p->px;
+}
+
+bool
+poller_up(const struct poller *p)
+{
+	return p->up;
+}
+
+bool
+poller_polling(const struct poller *p)
+{
+	return p->state == POLLER_POLLING;
+}
+
+void
+poller_advert_changed(struct poller *p)
+{
+	if (p->state == POLLER_STOPPED)
+		return;
+	if (advertise_changed(&p->adv, poller_client_tag(p)) &&
+	    advertise_send(&p->adv) == 0)
+		log_info("targets changed, advertising them again", "proxy",
+		    p->px->url_log, "tag", p->c->advert.tag);
 }
 
 void
@@ -366,6 +548,9 @@ poller_stop(struct poller *p)
 		curl_easy_cleanup(p->easy);
 		p->easy = NULL;
 	}
+	curl_slist_free_all(p->hdrs);
+	p->hdrs = NULL;
+	advertise_stop(&p->adv);
 	evtimer_del(p->timer);
 	poller_set_state(p, POLLER_STOPPED);
 }
@@ -379,6 +564,7 @@ poller_free(struct poller *p)
 		poller_stop(p);
 		event_free(p->timer);
 	}
+	advertise_release(&p->adv);
 	curl_slist_free_all(p->hdrs);
 	buf_release(&p->body);
 	free(p);

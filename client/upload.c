@@ -7,7 +7,9 @@
  * invalid header fields) is a 502; an unprintable or long reason phrase
  * is replaced by the standard one.  A streamed body keeps the target's
  * Content-Length, or is chunk-encoded (chunk.c), so that a cut push is
- * seen as truncated by the proxy.  The push's end closes the job.
+ * seen as truncated by the proxy.  The push goes to the proxy whose poll
+ * brought the scrape (j->poller), with Pushprox-Fqdn.  The push's end
+ * closes the job.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -24,6 +26,9 @@
 #include "httpmsg.h"
 #include "job.h"
 #include "log.h"
+#include "metrics.h"
+#include "netpolicy.h"
+#include "poller.h"
 #include "scrapereq.h"
 #include "upload.h"
 #include "window.h"
@@ -240,6 +245,13 @@ upload_answer_cb(char *data, size_t size, size_t n, void *arg)
 	return len;		/* the rest is not needed */
 }
 
+/* The proxy the push goes to: the one whose poll brought the scrape. */
+static const struct config_proxy *
+upload_proxy(const struct job *j)
+{
+	return poller_proxy(j->poller);
+}
+
 static void
 upload_done_cb(CURL *easy, CURLcode res, void *arg)
 {
@@ -250,8 +262,9 @@ upload_done_cb(CURL *easy, CURLcode res, void *arg)
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 	if (res != CURLE_OK || status < 200 || status > 299) {
 		snprintf(st, sizeof(st), "%ld", status);
+		metric_add(j->c->m.proxy_push_errors, 1, upload_proxy(j)->url_log);
 		log_warn("push failed", "id", j->req->id, "url",
-		    j->c->cfg->push_url_log, "status", st, "body",
+		    upload_proxy(j)->push_url_log, "status", st, "body",
 		    buf_cstr(&j->answer), "err", res != CURLE_OK ?
 		    (j->push_err[0] != '\0' ? j->push_err :
 		    curl_easy_strerror(res)) : status == 401 || status == 403 ?
@@ -276,6 +289,7 @@ upload_setup(struct job *j, CURL *e)
 	/* No form Content-Type, no 100-continue round trip. */
 	if ((j->push_hdrs = curl_slist_append(NULL, "Content-Type:")) ==
 	    NULL || curl_slist_append(j->push_hdrs, "Expect:") == NULL ||
+	    curl_slist_append(j->push_hdrs, j->c->fqdn_header) == NULL ||
 	    config_append_auth(cfg, &j->push_hdrs) == -1)
 		return -1;
 	/*
@@ -293,7 +307,8 @@ upload_setup(struct job *j, CURL *e)
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_SEEKDATA, j) != CURLE_OK))
 		return -1;
-	if (curl_easy_setopt(e, CURLOPT_URL, cfg->push_url) != CURLE_OK ||
+	if (curl_easy_setopt(e, CURLOPT_URL, upload_proxy(j)->push_url) !=
+	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_READFUNCTION, upload_read_cb) !=
 	    CURLE_OK ||
@@ -309,7 +324,8 @@ upload_setup(struct job *j, CURL *e)
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, upload_answer_cb) !=
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, j) != CURLE_OK ||
-	    config_apply_tls(cfg, e) == -1)
+	    config_apply_tls(cfg, e) == -1 ||
+	    netpolicy_apply(j->c->net, e, upload_proxy(j)->push_url) == -1)
 		return -1;
 	return 0;
 }
@@ -335,8 +351,9 @@ upload_start(struct job *j)
 		return;
 	curl_easy_cleanup(j->push);
 	j->push = NULL;
+	metric_add(j->c->m.proxy_push_errors, 1, upload_proxy(j)->url_log);
 	log_warn("push failed", "id", j->req->id, "url",
-	    j->c->cfg->push_url_log, "err", why);
+	    upload_proxy(j)->push_url_log, "err", why);
 	j->errors |= JOB_ERR_PUSH;
 	job_close(j, "push setup failed");
 }

@@ -125,6 +125,18 @@
                                                      failed poll */
 #define LIMIT_RETRY_MAX_WAIT_S      5             /* longest one */
 #define LIMIT_CLIENT_POLL_TIMEOUT_MIN 5           /* one long poll */
+#define LIMIT_MAX_PROXIES           16            /* fixed: --proxy-url given
+                                                     at most this often */
+#define LIMIT_CLIENT_SHUTDOWN_TIMEOUT_S 15        /* the client's SIGTERM:
+                                                     scrapes in flight finish
+                                                     within (--shutdown-timeout) */
+#define LIMIT_CLIENT_STATUS_S       10            /* fixed: the client's
+                                                     STATUS= to systemd this
+                                                     often (or the watchdog's
+                                                     half-interval if shorter) */
+#define LIMIT_SHUTDOWN_PUSH_MS      (2 * 1000)    /* fixed: then the 503s
+                                                     of the rest are pushed
+                                                     within */
 #define LIMIT_CONNECT_TIMEOUT_MS    (10 * 1000)   /* fixed: to a target or
                                                      the proxy */
 #define LIMIT_MIN_PUSH_TIMEOUT_MS   (5 * 1000)    /* fixed: a push may take

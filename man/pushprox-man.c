@@ -100,7 +100,24 @@ static const struct manpage_doc proxy_doc = {
 };
 
 static const struct manpage_item client_signals[] = {
-	{ "SIGTERM, SIGINT", "Stops polling and exits 0." },
+	{ "SIGTERM, SIGINT", "Stops polling every proxy (parked polls are "
+	  "cancelled), lets scrapes in flight finish and be pushed for up to "
+	  "--shutdown-timeout, answers the ones still fetching then with a "
+	  "503, and exits 0. A second signal exits at once." },
+};
+
+static const struct manpage_item client_environment[] = {
+	{ "NOTIFY_SOCKET", "Set by systemd for Type=notify: the client sends "
+	  "READY=1 once its metrics listener is up and its first polls are "
+	  "sent, STATUS= with the proxies up, polls open and scrapes in "
+	  "flight, and STOPPING=1 on SIGTERM (sd_notify(3)). Unset: nothing "
+	  "is sent." },
+	{ "WATCHDOG_USEC", "Set by systemd for WatchdogSec=: the client sends "
+	  "WATCHDOG=1 every half of it while its event loop runs." },
+	{ "HTTP_PROXY, HTTPS_PROXY, NO_PROXY", "Forward proxies for the "
+	  "connections to the proxies and to targets, as the Go client reads "
+	  "them (upper case first); localhost and loopback addresses are "
+	  "never proxied." },
 };
 
 static const struct manpage_item client_files[] = {
@@ -114,6 +131,8 @@ static const struct manpage_item client_files[] = {
 static const struct manpage_section client_sections[] = {
 	{ "SIGNALS", NULL, client_signals,
 	  sizeof(client_signals) / sizeof(client_signals[0]) },
+	{ "ENVIRONMENT", NULL, client_environment,
+	  sizeof(client_environment) / sizeof(client_environment[0]) },
 	{ "FILES", NULL, client_files,
 	  sizeof(client_files) / sizeof(client_files[0]) },
 	{ "EXIT STATUS", NULL, exit_status,
@@ -138,6 +157,12 @@ static const struct manpage_doc client_doc = {
 	    "the answer back. Scrapes for another host are refused; a failed "
 	    "scrape reaches Prometheus as an error naming the URL and the "
 	    "cause.\n\n"
+	    "--proxy-url may be given several times: the client then keeps a "
+	    "poll open on every proxy at once, each with its own back-off, "
+	    "answers scrapes from any of them and pushes each answer back to "
+	    "the proxy it came from (an HA pair of proxies, or shards behind "
+	    "a load balancer). Every request it sends carries its FQDN in a "
+	    "Pushprox-Fqdn header.\n\n"
 	    "Its own metrics are served on --metrics-addr. Logs go to "
 	    "standard error, one logfmt (or JSON) line each.",
 	.sections = client_sections,

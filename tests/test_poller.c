@@ -3,9 +3,13 @@
  * network: the back-off after failed polls (poller_next_backoff: the first
  * wait is initial-wait, each next one 1.5 times longer, capped at
  * max-wait, back to initial-wait after a success) over a table of flag
- * values, and the poller's life cycle (new, stop, free; free(NULL)) with
- * nothing sent.  The +-20% jitter is applied inside the static
- * poller_backoff and is covered by the integration tests only.
+ * values, the poller's life cycle (new, stop, free; free(NULL)) with
+ * nothing sent, and the per-proxy advertisement state machine of
+ * client/advertise.c (docs/protocol.md 2.2) over tables of event
+ * sequences: which tag a poll carries, when the advertisement is sent,
+ * how each answer to POST /advertise is classified.  The +-20% jitter is
+ * applied inside the static poller_backoff and is covered by the
+ * integration tests only, as are the transfers (tests/test_multiproxy.py).
  */
 #include <check.h>
 #include <stdint.h>
@@ -14,9 +18,11 @@
 
 #include <event2/event.h>
 
+#include "client/advertise.h"
 #include "client/client.h"
 #include "client/config.h"	/* not proxy/config.h */
 #include "client/poller.h"
+#include "metrics.h"
 
 #define NELEM(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -135,10 +141,11 @@ START_TEST(test_cap_wins)
 }
 END_TEST
 
-/* A context with just what poller_new reads: the event base and cfg. */
+/* A context with just what poller_new reads: base, cfg, the up gauge. */
 struct fixture {
 	struct event_base	*base;
 	struct client_config	 cfg;
+	struct config_proxy	 px;
 	struct client		 c;
 };
 
@@ -150,8 +157,12 @@ fixture_init(struct fixture *f, char *auth_header)
 	f->cfg.retry_initial_ms = 100;
 	f->cfg.retry_max_ms = 500;
 	f->cfg.auth_header = auth_header;
+	f->px.url_log = "http://proxy.example:8080/";
 	f->c.base = f->base;
 	f->c.cfg = &f->cfg;
+	ck_assert_ptr_nonnull(f->c.metrics = metrics_new());
+	f->c.m.proxy_up = metrics_add(f->c.metrics, METRIC_GAUGE,
+	    "pushprox_client_proxy_up", "test", "proxy", NULL, 0);
 }
 
 /* new, stop, stop again, free: no poll is ever sent, nothing leaks. */
@@ -162,12 +173,20 @@ START_TEST(test_lifecycle_without_start)
 	char		 auth[] = "Authorization: Bearer t0k3n";
 
 	fixture_init(&f, _i == 0 ? NULL : auth);
-	ck_assert_ptr_nonnull(p = poller_new(&f.c));
+	ck_assert_ptr_nonnull(p = poller_new(&f.c, &f.px));
+	ck_assert_ptr_eq(poller_proxy(p), &f.px);
+	ck_assert(!poller_up(p));
+	ck_assert(!poller_polling(p));
+	/* The gauge exists from the start, at 0. */
+	ck_assert(metric_value(f.c.m.proxy_up, f.px.url_log) == 0.0);
+	poller_advert_changed(p);	/* nothing to advertise: no-op */
 	poller_stop(p);
 	poller_stop(p);		/* stopping twice is harmless */
+	poller_advert_changed(p);	/* stopped: no-op */
 	poller_free(p);
 	/* Nothing left armed on the base: the loop has no events. */
 	ck_assert_int_eq(event_base_loop(f.base, EVLOOP_NONBLOCK), 1);
+	metrics_free(f.c.metrics);
 	event_base_free(f.base);
 }
 END_TEST
@@ -178,12 +197,190 @@ START_TEST(test_free_null)
 }
 END_TEST
 
+/*
+ * The advertisement state machine, one proxy, driven by a script of
+ * events; after each step the state and the tag the next poll carries
+ * are checked, and for "asked" and "changed" whether to send now.
+ */
+enum ev {
+	EV_END,
+	EV_ASKED,	/* 204 + Pushprox-Advertise: required */
+	EV_STORED,	/* POST /advertise answered 2xx */
+	EV_NOT_FOUND,	/* 404 */
+	EV_REFUSED,	/* 400/413/415 */
+	EV_FAILED,	/* network error, 5xx, 401... */
+	EV_CHANGE_B,	/* the set changed: tag "b" */
+	EV_CHANGE_NONE,	/* nothing to advertise any more */
+};
+
+struct step {
+	enum ev			 ev;
+	bool			 send;		/* asked/changed: send now */
+	enum advertise_state	 state;		/* after the event */
+	const char		*poll_tag;	/* what the next poll carries */
+};
+
+static const struct script {
+	const char	*name;
+	const char	*tag0;		/* the client's tag at start */
+	struct step	 steps[8];
+} scripts[] = {
+	{ "plain client: no tag, never sends", NULL, {
+		{ EV_ASKED, false, ADVERTISE_UNKNOWN, NULL },
+		{ EV_CHANGE_B, false, ADVERTISE_UNKNOWN, "b" },
+	} },
+	{ "our proxy: asked, stored, polls carry the tag", "a", {
+		{ EV_ASKED, true, ADVERTISE_ASKED, "a" },
+		{ EV_STORED, false, ADVERTISE_ASKED, "a" },
+		/* A change goes out at once to a proxy that asked. */
+		{ EV_CHANGE_B, true, ADVERTISE_ASKED, "b" },
+		{ EV_STORED, false, ADVERTISE_ASKED, "b" },
+	} },
+	{ "a Go proxy never asks: never sent, tag still on polls", "a", {
+		{ EV_CHANGE_B, false, ADVERTISE_UNKNOWN, "b" },
+	} },
+	{ "404: unsupported for good, no tag, no sends", "a", {
+		{ EV_ASKED, true, ADVERTISE_ASKED, "a" },
+		{ EV_NOT_FOUND, false, ADVERTISE_UNSUPPORTED, NULL },
+		{ EV_CHANGE_B, false, ADVERTISE_UNSUPPORTED, NULL },
+		{ EV_ASKED, false, ADVERTISE_UNSUPPORTED, NULL },
+		{ EV_STORED, false, ADVERTISE_UNSUPPORTED, NULL },
+	} },
+	{ "refused: no tag until the set changes", "a", {
+		{ EV_ASKED, true, ADVERTISE_ASKED, "a" },
+		{ EV_REFUSED, false, ADVERTISE_REFUSED, NULL },
+		/* Asked anyway for the refused tag: not sent again. */
+		{ EV_ASKED, false, ADVERTISE_REFUSED, NULL },
+		{ EV_CHANGE_B, true, ADVERTISE_ASKED, "b" },
+		{ EV_STORED, false, ADVERTISE_ASKED, "b" },
+	} },
+	{ "failed: state kept, tag kept, asked again later", "a", {
+		{ EV_ASKED, true, ADVERTISE_ASKED, "a" },
+		{ EV_FAILED, false, ADVERTISE_ASKED, "a" },
+		{ EV_ASKED, true, ADVERTISE_ASKED, "a" },
+	} },
+	{ "nothing left to advertise: no tag, no send", "a", {
+		{ EV_ASKED, true, ADVERTISE_ASKED, "a" },
+		{ EV_CHANGE_NONE, false, ADVERTISE_ASKED, NULL },
+		{ EV_ASKED, false, ADVERTISE_ASKED, NULL },
+	} },
+};
+
+START_TEST(test_advertise_script)
+{
+	const struct script	*sc = &scripts[_i];
+	struct advertise	 a;
+	const char		*tag = sc->tag0, *pt;
+	bool			 send;
+
+	memset(&a, 0, sizeof(a));
+	ck_assert_int_eq(a.state, ADVERTISE_UNKNOWN);
+	pt = advertise_poll_tag(&a, tag);
+	ck_assert_msg(tag == NULL ? pt == NULL : pt != NULL &&
+	    strcmp(pt, tag) == 0, "%s: first poll", sc->name);
+	for (int k = 0; k < NELEM(sc->steps) && sc->steps[k].ev != EV_END;
+	    k++) {
+		const struct step	*st = &sc->steps[k];
+
+		send = false;
+		switch (st->ev) {
+		case EV_ASKED:
+			send = advertise_asked(&a, tag);
+			break;
+		case EV_STORED:
+			advertise_apply(&a, ADVERTISE_STORED, tag);
+			break;
+		case EV_NOT_FOUND:
+			advertise_apply(&a, ADVERTISE_NOT_FOUND, tag);
+			break;
+		case EV_REFUSED:
+			advertise_apply(&a, ADVERTISE_REFUSAL, tag);
+			break;
+		case EV_FAILED:
+			advertise_apply(&a, ADVERTISE_FAILED, tag);
+			break;
+		case EV_CHANGE_B:
+			tag = "b";
+			send = advertise_changed(&a, tag);
+			break;
+		case EV_CHANGE_NONE:
+			tag = NULL;
+			send = advertise_changed(&a, tag);
+			break;
+		case EV_END:
+		default:
+			break;
+		}
+		ck_assert_msg(send == st->send, "%s: step %d: send %d, want %d",
+		    sc->name, k, send, st->send);
+		ck_assert_msg(a.state == st->state, "%s: step %d: state %s, "
+		    "want %s", sc->name, k, advertise_state_names[a.state],
+		    advertise_state_names[st->state]);
+		pt = advertise_poll_tag(&a, tag);
+		ck_assert_msg(st->poll_tag == NULL ? pt == NULL :
+		    pt != NULL && strcmp(pt, st->poll_tag) == 0,
+		    "%s: step %d: poll tag %s, want %s", sc->name, k,
+		    pt != NULL ? pt : "(none)",
+		    st->poll_tag != NULL ? st->poll_tag : "(none)");
+	}
+}
+END_TEST
+
+/* The answers to POST /advertise, as docs/protocol.md's table has them. */
+static const struct {
+	CURLcode		 res;
+	long			 status;
+	enum advertise_outcome	 want;
+} outcomes[] = {
+	{ CURLE_OK, 204, ADVERTISE_STORED },
+	{ CURLE_OK, 200, ADVERTISE_STORED },
+	{ CURLE_OK, 404, ADVERTISE_NOT_FOUND },
+	{ CURLE_OK, 400, ADVERTISE_REFUSAL },
+	{ CURLE_OK, 413, ADVERTISE_REFUSAL },
+	{ CURLE_OK, 415, ADVERTISE_REFUSAL },
+	{ CURLE_OK, 401, ADVERTISE_FAILED },
+	{ CURLE_OK, 403, ADVERTISE_FAILED },
+	{ CURLE_OK, 429, ADVERTISE_FAILED },
+	{ CURLE_OK, 500, ADVERTISE_FAILED },
+	{ CURLE_OK, 503, ADVERTISE_FAILED },
+	{ CURLE_OK, 302, ADVERTISE_FAILED },
+	{ CURLE_COULDNT_CONNECT, 0, ADVERTISE_FAILED },
+	{ CURLE_OPERATION_TIMEDOUT, 0, ADVERTISE_FAILED },
+	/* A transfer error after a 204 head is still a failure. */
+	{ CURLE_RECV_ERROR, 204, ADVERTISE_FAILED },
+};
+
+START_TEST(test_advertise_classify)
+{
+	ck_assert_int_eq(advertise_classify(outcomes[_i].res,
+	    outcomes[_i].status), outcomes[_i].want);
+}
+END_TEST
+
+/* The refused tag is kept whole, up to ADVERT_MAX_TAG bytes. */
+START_TEST(test_advertise_refused_long_tag)
+{
+	struct advertise	 a;
+	char			 tag[ADVERT_MAX_TAG + 1];
+
+	memset(&a, 0, sizeof(a));
+	memset(tag, 'x', ADVERT_MAX_TAG);
+	tag[ADVERT_MAX_TAG] = '\0';
+	ck_assert(advertise_asked(&a, tag));
+	advertise_apply(&a, ADVERTISE_REFUSAL, tag);
+	ck_assert_ptr_null(advertise_poll_tag(&a, tag));
+	tag[ADVERT_MAX_TAG - 1] = 'y';	/* differs in the last byte */
+	ck_assert_ptr_eq(advertise_poll_tag(&a, tag), tag);
+}
+END_TEST
+
 Suite *
 poller_suite(void)
 {
 	Suite	*s = suite_create("poller");
 	TCase	*tc = tcase_create("backoff");
 	TCase	*lc = tcase_create("lifecycle");
+	TCase	*ac;
 
 	tcase_add_loop_test(tc, test_walk, 0, NELEM(walks));
 	tcase_add_loop_test(tc, test_growth_bounded_and_capped, 0,
@@ -194,5 +391,10 @@ poller_suite(void)
 	tcase_add_loop_test(lc, test_lifecycle_without_start, 0, 2);
 	tcase_add_test(lc, test_free_null);
 	suite_add_tcase(s, lc);
+	ac = tcase_create("advertise");
+	tcase_add_loop_test(ac, test_advertise_script, 0, NELEM(scripts));
+	tcase_add_loop_test(ac, test_advertise_classify, 0, NELEM(outcomes));
+	tcase_add_test(ac, test_advertise_refused_long_tag);
+	suite_add_tcase(s, ac);
 	return s;
 }
