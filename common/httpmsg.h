@@ -1,7 +1,8 @@
 /*
- * HTTP/1.x messages: a streaming parser over Debian's http_parser, and
- * writers for the two serialized forms the PushProx protocol carries in
- * bodies (a proxy-form request in a poll answer, a response in a push).
+ * HTTP/1.x messages: a streaming parser over Debian's http_parser, made
+ * strict by framing.c, and (httpmsg_write.h) writers for the two
+ * serialized forms the PushProx protocol carries in bodies (a proxy-form
+ * request in a poll answer, a response in a push).
  *
  * The parser is push-driven: feed it bytes as they arrive; the head
  * (request line or status line, and headers, at most max_header_bytes) is
@@ -18,8 +19,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#include "buf.h"
 
 enum httpmsg_kind {
 	HTTPMSG_REQUEST,
@@ -98,20 +97,7 @@ const struct httpmsg_header *httpmsg_header_at(const struct httpmsg *m,
 /* The first header of that name (case-insensitive), or NULL. */
 const char *httpmsg_header(const struct httpmsg *m, const char *name);
 
-/* Standard reason phrase for a status ("Gateway Timeout"), or "Unknown". */
-const char *httpmsg_reason_phrase(int status);
-
-/*
- * Append a request head in proxy form ("GET http://h:1/m HTTP/1.1",
- * headers, blank line) or a response head ("HTTP/1.1 200 OK", ...).
- * Return -1 if out is full or a name or value holds CR, LF or NUL.
- */
-int httpmsg_write_request_head(struct buf *out, const char *method,
-    const char *url, const struct httpmsg_header *h, size_t n) BUF_WUR;
-int httpmsg_write_response_head(struct buf *out, int status,
-    const char *reason, const struct httpmsg_header *h, size_t n) BUF_WUR;
-
-/* True if a header name is a token and a value has no CR, LF or NUL. */
-bool httpmsg_header_valid(const char *name, const char *value);
+/* The writers, httpmsg_write.c. */
+#include "httpmsg_write.h"
 
 #endif

@@ -2,10 +2,10 @@
  * What a handler does with a request: read its head, take its body
  * (buffered up to a cap, or streamed with pause and resume), and answer it
  * exactly once (whole, or streamed with Content-Length or chunked), with
- * the framing RFC 9110 allows for its status and method.  A head always
- * fits its buffer by construction; one that cannot be written (a status
- * outside 100-599, out of memory) becomes a 502 naming why, never an
- * abort.  Reply bytes go out through httpserver_conn_sendv, which writes
+ * the framing RFC 9110 allows for its status and method.  A head is
+ * written without printf or allocation into fixed arrays sized by
+ * construction around the handler's headers; one that cannot be written
+ * (a status outside 100-599) becomes a 502 naming why, never an abort.  Reply bytes go out through httpserver_conn_sendv, which writes
  * at once when nothing is queued; the connection's lifecycle is in
  * httpserver.c.
  */
@@ -164,9 +164,18 @@ httpreq_set_drain_cb(struct httpreq *r, httpreq_drain_cb cb, void *arg)
 int
 httpreq_add_header(struct httpreq *r, const char *name, const char *value)
 {
+	size_t len = r->reply_headers.len;
+
 	if (r->reply_started || !httpmsg_header_valid(name, value))
 		return -1;
-	return buf_printf(&r->reply_headers, "%s: %s\r\n", name, value);
+	if (buf_puts(&r->reply_headers, name) == -1 ||
+	    buf_append(&r->reply_headers, ": ", 2) == -1 ||
+	    buf_puts(&r->reply_headers, value) == -1 ||
+	    buf_append(&r->reply_headers, "\r\n", 2) == -1) {
+		r->reply_headers.len = len;	/* all of the line or none */
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -198,15 +207,23 @@ httpreq_bodyless(const struct httpreq *r, int status)
 }
 
 /*
- * Room in a head besides its headers: the status line with a capped
- * reason, one framing header, "Connection: close" and the blank line.
- * With the header buffer's own cap this sizes the head by construction.
+ * A reply head goes out as up to three pieces around the handler's
+ * headers (r->reply_headers): the status line, and the framing header,
+ * "Connection: close" and the blank line.  Both are written into fixed
+ * arrays sized here by construction (the reason is capped), without
+ * printf or allocation, and sent with the body in one sendmsg.
  */
-#define HTTPREQ_HEAD_RESERVE	(sizeof("HTTP/1.1 599 \r\n") + \
-	LIMIT_MAX_REASON_BYTES + \
-	sizeof("Content-Length: -9223372036854775808\r\n") + \
-	sizeof("Transfer-Encoding: chunked\r\n") + \
+#define HTTPREQ_LINE_MAX	(sizeof("HTTP/1.1 599 \r\n") + \
+	LIMIT_MAX_REASON_BYTES)
+#define HTTPREQ_TAIL_MAX	(sizeof("Content-Length: 9223372036854775807\r\n") + \
 	sizeof("Connection: close\r\n") + sizeof("\r\n"))
+
+struct httpreq_head {
+	char	 line[HTTPREQ_LINE_MAX];
+	char	 tail[HTTPREQ_TAIL_MAX];
+	size_t	 line_len;
+	size_t	 tail_len;
+};
 
 /* A reason phrase we send: short, VCHAR, SP and HTAB only (RFC 9112 4). */
 static bool
@@ -224,17 +241,42 @@ httpreq_reason_valid(const char *reason)
 	return true;
 }
 
+/* Appends n bytes at *len of out; the arrays are sized by construction. */
+static void
+httpreq_put(char *out, size_t *len, const char *p, size_t n)
+{
+	memcpy(out + *len, p, n);
+	*len += n;
+}
+
+/* Appends v >= 0 in decimal. */
+static void
+httpreq_put_dec(char *out, size_t *len, uint64_t v)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	httpreq_put(out, len, d + i, sizeof(d) - i);
+}
+
+#define HTTPREQ_PUT(out, len, lit)	httpreq_put(out, len, lit, \
+	sizeof(lit) - 1)
+
 /*
- * Writes the reply head into head (sized by HTTPREQ_HEAD_RESERVE), with
- * the framing RFC 9110 asks for: none on 1xx, 204 and 304, metadata only
- * for HEAD.  Returns -1 only if out of memory.
+ * Writes the status line and the tail of a reply head (status in
+ * 100-599), with the framing RFC 9110 asks for: none on 1xx, 204 and 304,
+ * metadata only for HEAD.
  */
-static int
+static void
 httpreq_write_head(struct httpreq *r, int status, const char *reason,
-    int64_t length, struct buf *head)
+    int64_t length, struct httpreq_head *h)
 {
 	struct httpconn *c = r->conn;
-	int rc = 0, head_req = strcmp(httpreq_method(r), "HEAD") == 0;
+	int head_req = strcmp(httpreq_method(r), "HEAD") == 0;
 
 	if (reason == NULL || !httpreq_reason_valid(reason))
 		reason = httpmsg_reason_phrase(status);
@@ -243,26 +285,30 @@ httpreq_write_head(struct httpreq *r, int status, const char *reason,
 	if (!r->body_done && (httpmsg_chunked(c->msg) ||
 	    httpmsg_content_length(c->msg) > 0))
 		c->keep_alive = 0;
-	rc |= buf_printf(head, "HTTP/1.1 %d %s\r\n", status, reason);
-	rc |= buf_append(head, buf_cstr(&r->reply_headers),
-	    r->reply_headers.len);
+	h->line_len = h->tail_len = 0;
+	HTTPREQ_PUT(h->line, &h->line_len, "HTTP/1.1 ");
+	httpreq_put_dec(h->line, &h->line_len, (uint64_t)status);
+	HTTPREQ_PUT(h->line, &h->line_len, " ");
+	httpreq_put(h->line, &h->line_len, reason, strlen(reason));
+	HTTPREQ_PUT(h->line, &h->line_len, "\r\n");
 	if ((status >= 100 && status < 200) || status == 204 ||
 	    status == 304)
 		;	/* no body, no framing */
-	else if (length >= 0)
-		rc |= buf_printf(head, "Content-Length: %lld\r\n",
-		    (long long)length);
-	else if (head_req)
+	else if (length >= 0) {
+		HTTPREQ_PUT(h->tail, &h->tail_len, "Content-Length: ");
+		httpreq_put_dec(h->tail, &h->tail_len, (uint64_t)length);
+		HTTPREQ_PUT(h->tail, &h->tail_len, "\r\n");
+	} else if (head_req)
 		;	/* no body: the length is unknown, and need not be */
 	else if (httpmsg_version(c->msg) >= 11) {
 		r->reply_chunked = 1;
-		rc |= buf_puts(head, "Transfer-Encoding: chunked\r\n");
+		HTTPREQ_PUT(h->tail, &h->tail_len,
+		    "Transfer-Encoding: chunked\r\n");
 	} else
 		c->keep_alive = 0;
 	if (!c->keep_alive)
-		rc |= buf_puts(head, "Connection: close\r\n");
-	rc |= buf_append(head, "\r\n", 2);
-	return rc == 0 ? 0 : -1;
+		HTTPREQ_PUT(h->tail, &h->tail_len, "Connection: close\r\n");
+	HTTPREQ_PUT(h->tail, &h->tail_len, "\r\n");
 }
 
 /*
@@ -294,43 +340,45 @@ httpreq_send_head(struct httpreq *r, int status, const char *reason,
     int64_t length, const void *body, size_t len)
 {
 	struct httpconn *c = r->conn;
-	struct buf head;
-	struct iovec iov[2];
+	struct httpreq_head h;
+	struct iovec iov[4];
 	char fallback[512], code[16];
 	const char *why = NULL;
-	int niov = 1;
+	int niov = 0;
 
 	r->reply_started = 1;
-	buf_init(&head, r->reply_headers.max + HTTPREQ_HEAD_RESERVE);
-	if (status < 100 || status > 599)
+	if (status < 100 || status > 599) {
 		why = "status outside 100-599";
-	else if (httpreq_write_head(r, status, reason, length, &head) == -1)
-		why = "out of memory for the reply head";
-	if (why != NULL) {
 		snprintf(code, sizeof(code), "%d", status);
 		log_warn("cannot write reply head; answering 502", "peer",
 		    c->peer, "status", code, "reason", why);
 		r->reply_nobody = 1;	/* what the handler writes is dropped */
 		r->reply_chunked = 0;
 		c->keep_alive = 0;
-		iov[0].iov_base = fallback;
-		iov[0].iov_len = httpreq_write_fallback(r, status, why,
+		iov[niov].iov_base = fallback;
+		iov[niov++].iov_len = httpreq_write_fallback(r, status, why,
 		    fallback, sizeof(fallback));
 		status = 502;
 	} else {
-		iov[0].iov_base = head.data;
-		iov[0].iov_len = head.len;
-		iov[1].iov_base = (void *)(uintptr_t)body;
-		iov[1].iov_len = len;
-		if (len > 0 && !r->reply_nobody)
-			niov = 2;
+		httpreq_write_head(r, status, reason, length, &h);
+		iov[niov].iov_base = h.line;
+		iov[niov++].iov_len = h.line_len;
+		if (r->reply_headers.len > 0) {
+			iov[niov].iov_base = r->reply_headers.data;
+			iov[niov++].iov_len = r->reply_headers.len;
+		}
+		iov[niov].iov_base = h.tail;
+		iov[niov++].iov_len = h.tail_len;
+		if (len > 0 && !r->reply_nobody) {
+			iov[niov].iov_base = (void *)(uintptr_t)body;
+			iov[niov++].iov_len = len;
+		}
 	}
 	if (c->srv->reply_cb != NULL && r->start.tv_sec != 0)
 		c->srv->reply_cb(r, status, c->srv->arg);
 	if (httpserver_conn_sendv(c, iov, niov) == -1)
 		log_warn("cannot queue reply", "peer", c->peer,
 		    "error", "out of memory");
-	buf_release(&head);
 	return why == NULL ? 0 : -1;
 }
 

@@ -107,7 +107,7 @@ void httpreq_reply_text(struct httpreq *req, int status, const char *text);
  * LIMIT_MAX_REASON_BYTES or with bytes other than VCHAR, SP, HTAB) means
  * the standard phrase.  A bodyless reply gets no framing headers (a HEAD
  * reply keeps content_length as metadata).  Returns 0, or -1 if the head
- * could not be written as asked (status outside 100-599, out of memory):
+ * could not be written as asked (status outside 100-599):
  * a 502 naming why went out instead; end the reply as usual.
  */
 int httpreq_reply_start(struct httpreq *req, int status, const char *reason,

@@ -114,6 +114,18 @@ static const struct flag_def proxy_flags[] = {
 	  LIMIT_STR(LIMIT_MAX_ADVERT_KIB) "KiB", 1024, 1LL << 30, NULL,
 	  OFF(advertise_max_bytes), 0,
 	  "Largest POST /advertise body; larger ones are refused with 413" },
+	{ "web.shutdown-timeout", FLAG_DURATION,
+	  LIMIT_STR(LIMIT_SHUTDOWN_TIMEOUT_S) "s", 0, DAY_MS, NULL,
+	  OFF(shutdown_timeout_ms), 0,
+	  "On SIGTERM: /-/ready answers 503, parked polls are answered, new "
+	  "scrapes and polls get 503, and scrapes in flight may finish this "
+	  "long before the proxy exits (a second signal exits at once)" },
+	{ "metrics.per-client-limit", FLAG_INT,
+	  LIMIT_STR(LIMIT_STATS_PER_CLIENT), 0, 10000000, NULL,
+	  OFF(stats_per_client), 0,
+	  "Per-client series on /metrics (scrapes by outcome, latency, bytes, "
+	  "labelled fqdn) while at most this many clients are registered; "
+	  "beyond it only the totals (0: never)" },
 	{ "log.level", FLAG_ENUM, "info", 0, 0, log_level_names,
 	  OFF(log_level), 0,
 	  "Only log messages with the given severity or above" },

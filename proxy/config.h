@@ -30,6 +30,8 @@ struct proxy_config {
 	int64_t	 auth_queue_size;
 	int64_t	 auth_failure_limit;
 	char	*client_tokens_file;
+	int64_t	 shutdown_timeout_ms;
+	int64_t	 stats_per_client;
 	int64_t	 advertise_max_targets;
 	int64_t	 advertise_max_label_bytes;
 	int64_t	 advertise_max_bytes;

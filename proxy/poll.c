@@ -318,6 +318,15 @@ poll_deliver(struct poll *p, const struct buf *request,
 	poll_close(p, "scrape", "scrape delivered");
 }
 
+void
+poll_release(struct poll *p)
+{
+	registry_remove(p->px->registry, &p->w);
+	registry_touch(p->px->registry, p->fqdn, proxy_now_ms(p->px));
+	httpreq_reply(p->req, 204, NULL, NULL, 0);
+	poll_close(p, "no_work", "the proxy is draining");
+}
+
 const char *
 poll_identity(const struct poll *p)
 {

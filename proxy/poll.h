@@ -28,6 +28,12 @@ void poll_deliver(struct poll *p, const struct buf *request,
  */
 void poll_fail(struct poll *p, int status, const char *why);
 
+/*
+ * Answers a parked poll 204 "no work" at once, then frees it: the proxy
+ * is draining and the client should move on (issue 12).
+ */
+void poll_release(struct poll *p);
+
 /* The authenticated identity of the polling client ("" if none). */
 const char *poll_identity(const struct poll *p);
 

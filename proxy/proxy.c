@@ -1,8 +1,12 @@
 /*
- * Construction and teardown of the proxy context, and the periodic sweep
- * that forgets clients whose registration expired.
+ * Construction and teardown of the proxy context, the periodic sweep
+ * that forgets clients whose registration expired, and the graceful drain
+ * on SIGTERM: draining (router.c refuses new work) -> quiet (no scrape in
+ * flight: listener closed, replies flushing) -> the loop exits.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/event.h>
 
@@ -14,6 +18,7 @@
 #include "duration.h"
 #include "httpserver.h"
 #include "log.h"
+#include "poll.h"
 #include "proxy.h"
 #include "pushprox_limits.h"
 #include "registry.h"
@@ -40,10 +45,105 @@ proxy_sweep_cb(evutil_socket_t fd, short what, void *arg)
 	size_t n;
 	char count[32];
 
+	stats_prune(px->stats, proxy_now_ms(px));
 	if ((n = registry_expire(px->registry, proxy_now_ms(px))) > 0) {
 		snprintf(count, sizeof(count), "%zu", n);
 		log_info("clients expired", "count", count);
 	}
+}
+
+/*
+ * Answers every parked poll 204.  The registry has no walk over waiters,
+ * so each live client is asked for its polls the way a scrape would be:
+ * a probe that takes the oldest poll, or is queued and taken back at once.
+ */
+static size_t
+proxy_release_polls(struct proxy *px)
+{
+	struct registry_waiter probe, *match;
+	enum registry_result r;
+	const char **fqdns;
+	size_t i, n, released = 0;
+	int64_t now = proxy_now_ms(px);
+
+	if (registry_polls_waiting(px->registry) == 0 ||
+	    (fqdns = registry_live(px->registry, now, &n)) == NULL)
+		return 0;
+	/* Each round takes one poll away: bounded by the polls parked. */
+	for (i = 0; i < n && registry_polls_waiting(px->registry) > 0; i++) {
+		do {
+			memset(&probe, 0, sizeof(probe));
+			match = NULL;
+			r = registry_add_scrape(px->registry, fqdns[i], now,
+			    &probe, &match);
+			if (r == REGISTRY_QUEUED)
+				registry_remove(px->registry, &probe);
+			else if (r == REGISTRY_MATCHED) {
+				poll_release(match->owner);
+				released++;
+			}
+		} while (r == REGISTRY_MATCHED);
+	}
+	free(fqdns);
+	return released;
+}
+
+static void
+proxy_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy *px = arg;
+	int64_t now = proxy_now_ms(px);
+	char n[32];
+
+	(void)proxy_release_polls(px);
+	if (px->scrapes_active > 0 && now < px->drain_deadline_ms)
+		return;
+	if (px->scrapes_active > 0) {
+		snprintf(n, sizeof(n), "%zu", px->scrapes_active);
+		log_warn("shutdown timeout reached; cutting scrapes in flight",
+		    "scrapes", n, "flag", "--web.shutdown-timeout");
+		event_base_loopexit(px->base, NULL);
+		return;
+	}
+	if (px->drain_quiet_ms == 0) {
+		px->drain_quiet_ms = now;
+		httpserver_stop_listening(px->server);
+		log_info("drained: no scrape in flight; listener closed");
+	}
+	if (now - px->drain_quiet_ms >= LIMIT_DRAIN_FLUSH_MS ||
+	    now >= px->drain_deadline_ms + LIMIT_DRAIN_FLUSH_MS)
+		event_base_loopexit(px->base, NULL);
+}
+
+int
+proxy_drain(struct proxy *px)
+{
+	struct timeval tv;
+	char n[32], d[32];
+	size_t released;
+
+	if (px->draining)
+		return 0;
+	px->draining = 1;
+	px->drain_deadline_ms = proxy_now_ms(px) +
+	    px->cfg->shutdown_timeout_ms;
+	if ((px->drain_ev = event_new(px->base, -1, EV_PERSIST,
+	    proxy_drain_cb, px)) == NULL) {
+		log_error("cannot drain; exiting now", "what", "the drain "
+		    "timer", "error", "out of memory");
+		event_base_loopexit(px->base, NULL);
+		return -1;
+	}
+	released = proxy_release_polls(px);
+	snprintf(n, sizeof(n), "%zu", px->scrapes_active);
+	duration_format(px->cfg->shutdown_timeout_ms, d, sizeof(d));
+	log_info("draining", "scrapes_in_flight", n, "shutdown_timeout", d);
+	snprintf(n, sizeof(n), "%zu", released);
+	log_debug("parked polls answered", "count", n);
+	duration_to_timeval(LIMIT_DRAIN_TICK_MS, &tv);
+	event_add(px->drain_ev, &tv);
+	proxy_drain_cb(-1, 0, px);
+	return 0;
 }
 
 struct proxy *
@@ -64,6 +164,7 @@ proxy_new(struct event_base *base, const struct proxy_config *cfg)
 	px = xcalloc(1, sizeof(*px), "the proxy context");
 	px->base = base;
 	px->cfg = cfg;
+	px->started_ms = proxy_now_ms(px);
 	/* Start-up: each failure stops the daemon, naming what failed. */
 	if ((px->registry = registry_new(cfg->registration_timeout_ms,
 	    (size_t)cfg->max_polls_per_client)) == NULL)
@@ -162,6 +263,8 @@ proxy_free(struct proxy *px)
 	px->server = NULL;
 	if (px->sweep_ev != NULL)
 		event_free(px->sweep_ev);
+	if (px->drain_ev != NULL)
+		event_free(px->drain_ev);
 	registry_free(px->registry);
 	strmap_free(px->scrapes);
 	stats_free(px->stats);

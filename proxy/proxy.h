@@ -36,6 +36,13 @@ struct proxy {
 							    the descriptor limit
 							    allows */
 	size_t				 scrapes_active;
+	int64_t				 started_ms;
+	/* Drain (SIGTERM): proxy_drain; new scrapes and polls get 503. */
+	int				 draining;
+	int64_t				 drain_deadline_ms;
+	int64_t				 drain_quiet_ms; /* since: no scrape
+							    left (0: some) */
+	struct event			*drain_ev;
 };
 
 /*
@@ -53,6 +60,15 @@ int proxy_reload(struct proxy *px);
 
 /* Listens on --web.listen-address; -1 (logged) on failure. */
 int proxy_listen(struct proxy *px);
+
+/*
+ * Starts the graceful drain: /-/ready answers 503, parked polls are
+ * answered 204 (and any parked later), and once no scrape is in flight
+ * (or --web.shutdown-timeout has passed) the listener closes, queued
+ * replies get LIMIT_DRAIN_FLUSH_MS to leave, and the event loop exits.
+ * -1 (logged) if the drain's timer cannot be made: the loop exits now.
+ */
+int proxy_drain(struct proxy *px);
 
 /* Closes every connection and frees the context. NULL is a no-op. */
 void proxy_free(struct proxy *px);

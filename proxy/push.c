@@ -333,7 +333,7 @@ push_resp_body_cb(struct httpmsg *m, const char *data, size_t len, void *arg)
 		push_fail(p, 503, "failed", "cannot queue data for the scraper");
 		return 0;
 	}
-	metric_add(p->px->stats->relayed_bytes, (double)len);
+	stats_relayed(p->px->stats, scrape_fqdn(p->scrape), len);
 	if (httpreq_reply_queued(sreq) > LIMIT_RELAY_HIGH_WATER) {
 		httpreq_set_drain_cb(sreq, push_drain_cb, p);
 		httpreq_pause_body(p->req);

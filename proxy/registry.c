@@ -37,6 +37,11 @@ struct registry {
 	size_t		 npolls;
 	size_t		 nscrapes;
 	size_t		 nadverts;
+	/* Every client sorted by FQDN, rebuilt only after a client came or
+	   went: discovery walks it instead of sorting 19,000 names a call. */
+	struct registry_client	**sorted;
+	size_t		 nsorted;
+	int		 sorted_stale;
 };
 
 struct registry *
@@ -88,6 +93,7 @@ registry_free(struct registry *reg)
 		return;
 	strmap_foreach(reg->clients, registry_free_each_cb, NULL);
 	strmap_free(reg->clients);
+	free(reg->sorted);
 	free(reg);
 }
 
@@ -116,6 +122,7 @@ registry_client_get(struct registry *reg, const char *fqdn, int64_t now_ms)
 			registry_client_free(c);
 			return NULL;
 		}
+		reg->sorted_stale = 1;
 	}
 	c->last_seen_ms = now_ms;
 	return c;
@@ -241,6 +248,8 @@ registry_expire(struct registry *reg, int64_t now_ms)
 	if (n == 0 || (sc.dead = calloc(n, sizeof(*sc.dead))) == NULL)
 		return 0;
 	strmap_foreach(reg->clients, registry_scan_cb, &sc);
+	if (sc.ndead > 0)
+		reg->sorted_stale = 1;
 	for (i = 0; i < sc.ndead; i++) {
 		strmap_remove(reg->clients, sc.dead[i]->fqdn);
 		if (sc.dead[i]->advert != NULL)
@@ -335,50 +344,71 @@ registry_advert(const struct registry *reg, const char *fqdn,
 }
 
 struct registry_collect {
-	const struct registry	*reg;
-	int64_t			 now_ms;
-	struct registry_entry	*v;
-	size_t			 n;
+	struct registry_client	**v;
+	size_t			  n;
 };
 
 static void
 registry_collect_cb(const char *key, void *val, void *arg)
 {
 	struct registry_collect *co = arg;
-	struct registry_client *c = val;
-	struct registry_entry *e;
 
-	if (!registry_client_live(co->reg, c, co->now_ms))
-		return;
-	e = &co->v[co->n++];
-	e->fqdn = c->fqdn;
-	e->advert = c->advert;
-	e->sd_client = c->sd_client;
-	e->sd_targets = c->sd_targets;
-	e->address = c->address[0] != '\0' ? c->address : NULL;
-	e->last_seen_ms = c->last_seen_ms;
-	e->poll_open = c->npolls > 0;
+	co->v[co->n++] = val;
 }
 
 static int
-registry_entry_cmp(const void *a, const void *b)
+registry_client_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct registry_entry *)a)->fqdn,
-	    ((const struct registry_entry *)b)->fqdn);
+	return strcmp((*(struct registry_client *const *)a)->fqdn,
+	    (*(struct registry_client *const *)b)->fqdn);
+}
+
+/* Brings reg->sorted up to date.  0, or -1 (ENOMEM). */
+static int
+registry_sort(struct registry *reg)
+{
+	struct registry_collect co;
+
+	if (!reg->sorted_stale && reg->sorted != NULL)
+		return 0;
+	co.n = 0;
+	if ((co.v = calloc(strmap_count(reg->clients) + 1,
+	    sizeof(*co.v))) == NULL)
+		return -1;
+	strmap_foreach(reg->clients, registry_collect_cb, &co);
+	qsort(co.v, co.n, sizeof(*co.v), registry_client_cmp);
+	free(reg->sorted);
+	reg->sorted = co.v;
+	reg->nsorted = co.n;
+	reg->sorted_stale = 0;
+	return 0;
 }
 
 struct registry_entry *
 registry_snapshot(struct registry *reg, int64_t now_ms, size_t *n)
 {
-	struct registry_collect co = { .reg = reg, .now_ms = now_ms };
-	size_t total = strmap_count(reg->clients);
+	struct registry_entry *v, *e;
+	struct registry_client *c;
+	size_t i;
 
-	if ((co.v = calloc(total + 1, sizeof(*co.v))) == NULL)
+	if (registry_sort(reg) == -1 ||
+	    (v = calloc(reg->nsorted + 1, sizeof(*v))) == NULL)
 		return NULL;
-	strmap_foreach(reg->clients, registry_collect_cb, &co);
-	qsort(co.v, co.n, sizeof(*co.v), registry_entry_cmp);
-	*n = co.n;
-	return co.v;
+	for (i = 0, e = v; i < reg->nsorted; i++) {
+		c = reg->sorted[i];
+		if (!registry_client_live(reg, c, now_ms))
+			continue;
+		e->fqdn = c->fqdn;
+		e->advert = c->advert;
+		e->sd_client = c->sd_client;
+		e->sd_targets = c->sd_targets;
+		e->address = c->address[0] != '\0' ? c->address : NULL;
+		e->last_seen_ms = c->last_seen_ms;
+		e->poll_open = c->npolls > 0;
+		e++;
+	}
+	*n = (size_t)(e - v);
+	return v;
 }
 
 size_t

@@ -21,10 +21,12 @@
 #include "poll.h"
 #include "proxy.h"
 #include "push.h"
+#include "registry.h"
 #include "router.h"
 #include "scrape.h"
 #include "sd.h"
 #include "stats.h"
+#include "status.h"
 
 typedef void (*router_handler)(struct proxy *, struct httpreq *);
 
@@ -33,13 +35,18 @@ static const struct {
 	const char		*path;
 	const char		*method;
 	enum router_dest	 dest;
+	const char		*allow;		/* NULL: method only; with
+						   "HEAD" in it, HEAD too */
 } router_table[] = {
-	{ "/poll", "POST", ROUTER_POLL },
-	{ "/push", "POST", ROUTER_PUSH },
-	{ "/clients", "GET", ROUTER_CLIENTS },
-	{ "/metrics", "GET", ROUTER_METRICS },
-	{ "/advertise", "POST", ROUTER_ADVERTISE },
-	{ "/targets", "GET", ROUTER_TARGETS },
+	{ "/poll", "POST", ROUTER_POLL, NULL },
+	{ "/push", "POST", ROUTER_PUSH, NULL },
+	{ "/clients", "GET", ROUTER_CLIENTS, NULL },
+	{ "/metrics", "GET", ROUTER_METRICS, NULL },
+	{ "/advertise", "POST", ROUTER_ADVERTISE, NULL },
+	{ "/targets", "GET", ROUTER_TARGETS, NULL },
+	{ "/-/healthy", "GET", ROUTER_HEALTHY, "GET, HEAD" },
+	{ "/-/ready", "GET", ROUTER_READY, "GET, HEAD" },
+	{ "/", "GET", ROUTER_STATUS, "GET, HEAD" },
 };
 
 /*
@@ -76,6 +83,28 @@ static void
 router_metrics(struct proxy *px, struct httpreq *req)
 {
 	stats_reply(px->stats, req);
+}
+
+static void
+router_status(struct proxy *px, struct httpreq *req)
+{
+	status_reply(px, req);
+}
+
+/* While draining, new work is refused: the load balancer moves on. */
+static int
+router_refuse_draining(struct proxy *px, struct httpreq *req,
+    const char *what)
+{
+	char msg[256];
+
+	if (!px->draining)
+		return 0;
+	snprintf(msg, sizeof(msg), "pushprox: the proxy is shutting down "
+	    "(draining); send the %s to another proxy", what);
+	(void)httpreq_add_header(req, "Retry-After", "1");
+	httpreq_reply_text(req, 503, msg);
+	return 1;
 }
 
 /* Refuses a scraper (407) or a reader (401) and logs why. */
@@ -256,9 +285,12 @@ router_route(const char *target, const char *method, const char **allow)
 		if (strlen(router_table[i].path) != n ||
 		    strncmp(target, router_table[i].path, n) != 0)
 			continue;
-		if (strcmp(method, router_table[i].method) == 0)
+		if (strcmp(method, router_table[i].method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 && router_table[i].allow !=
+		    NULL && strstr(router_table[i].allow, "HEAD") != NULL))
 			return router_table[i].dest;
-		*allow = router_table[i].method;
+		*allow = router_table[i].allow != NULL ?
+		    router_table[i].allow : router_table[i].method;
 		return ROUTER_BAD_METHOD;
 	}
 	return ROUTER_NOT_FOUND;
@@ -273,11 +305,15 @@ router_request_cb(struct httpreq *req, void *arg)
 	switch (router_route(httpreq_target(req), httpreq_method(req),
 	    &allow)) {
 	case ROUTER_SCRAPE:
-		router_authorize(px, req, 1, scrape_start);
+		if (!router_refuse_draining(px, req, "scrape"))
+			router_authorize(px, req, 1, scrape_start);
 		break;
 	/* /poll and /push check client credentials (clientauth.c). */
 	case ROUTER_POLL:
-		poll_start(px, req);
+		/* Draining: a poll is welcome only if a scrape waits. */
+		if (registry_scrapes_waiting(px->registry) > 0 ||
+		    !router_refuse_draining(px, req, "poll"))
+			poll_start(px, req);
 		break;
 	case ROUTER_PUSH:
 		push_start(px, req);
@@ -294,6 +330,19 @@ router_request_cb(struct httpreq *req, void *arg)
 	case ROUTER_TARGETS:
 		router_authorize(px, req, 0, router_targets);
 		break;
+	case ROUTER_HEALTHY:
+		httpreq_reply_text(req, 200, "Healthy.");
+		break;
+	case ROUTER_READY:
+		if (px->draining)
+			httpreq_reply_text(req, 503, "Service Unavailable: "
+			    "draining (shutting down).");
+		else
+			httpreq_reply_text(req, 200, "Ready.");
+		break;
+	case ROUTER_STATUS:
+		router_authorize(px, req, 0, router_status);
+		break;
 	case ROUTER_BAD_TARGET:
 		httpreq_reply_text(req, 400, "request target must be a path or "
 		    "an absolute http URL");
@@ -304,8 +353,8 @@ router_request_cb(struct httpreq *req, void *arg)
 		break;
 	case ROUTER_NOT_FOUND:
 		httpreq_reply_text(req, 404, "not found: the proxy serves "
-		    "/poll, /push, /clients, /metrics and absolute-form scrape "
-		    "requests");
+		    "/poll, /push, /clients, /metrics, /, /-/healthy, /-/ready "
+		    "and absolute-form scrape requests");
 		break;
 	}
 }

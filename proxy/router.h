@@ -18,6 +18,9 @@ enum router_dest {
 	ROUTER_METRICS,		/* GET /metrics */
 	ROUTER_ADVERTISE,	/* POST /advertise (issue 10) */
 	ROUTER_TARGETS,		/* GET /targets (issue 10) */
+	ROUTER_HEALTHY,		/* GET|HEAD /-/healthy: no auth */
+	ROUTER_READY,		/* GET|HEAD /-/ready: no auth */
+	ROUTER_STATUS,		/* GET|HEAD /: the status page */
 	ROUTER_BAD_TARGET,	/* neither a path nor an http(s) URL: 400 */
 	ROUTER_NOT_FOUND,	/* an unknown path: 404 */
 	ROUTER_BAD_METHOD,	/* a known path, another method: 405 */
@@ -25,7 +28,8 @@ enum router_dest {
 
 /*
  * Pure dispatch (no I/O, for tests): the destination of a request; for
- * ROUTER_BAD_METHOD *allow is the path's method (static), else NULL.
+ * ROUTER_BAD_METHOD *allow is the path's methods (static, e.g. "GET,
+ * HEAD"), else NULL.
  */
 enum router_dest router_route(const char *target, const char *method,
     const char **allow);

@@ -62,6 +62,7 @@ struct scrape {
 	struct event		*timer;
 	struct push		*push;
 	int64_t			 timeout_ms;
+	int64_t			 started_ms;	/* for stats_scrape_done */
 	int			 replying;	/* the relayed head went out */
 	char			 refusal[256];	/* why a push for it was refused */
 	struct buf		 request;
@@ -125,6 +126,8 @@ scrape_close(struct scrape *s, const char *outcome, const char *reason)
 	log_debug("scrape closed", "id", s->id, "fqdn", s->fqdn, "outcome",
 	    outcome, "reason", reason);
 	metric_add(px->stats->scrapes, 1, outcome);
+	stats_scrape_done(px->stats, s->fqdn, outcome, proxy_now_ms(px) -
+	    s->started_ms);
 	if (s->delivery != NULL)
 		s->delivery->scrape = NULL;
 	registry_remove(px->registry, &s->w);
@@ -346,6 +349,8 @@ scrape_start(struct proxy *px, struct httpreq *req)
 	s->w.owner = s;		/* calloc: SCRAPE_WAITING */
 	snprintf(s->fqdn, sizeof(s->fqdn), "%s", u.host);
 	s->timeout_ms = scrape_timeout(px, req);
+	s->started_ms = proxy_now_ms(px);
+	stats_scrape_begin(px->stats, s->fqdn);
 	httpreq_set_abort_cb(req, scrape_abort_cb, s);
 	if (scrape_new_id(s->id) == -1) {
 		url_release(&u);

@@ -16,8 +16,8 @@ count_over_time/sum_over_time, and Prometheus's own
 prometheus_target_scrapes_* error counters stay 0), direct scrapes
 through proxy-b in a loop never fail, and Prometheus A's target goes
 down.  Then proxy-a comes back on its port and lists the client again
-within one poll cycle, and Prometheus A scrapes it again; a scrape through each proxy reaches the
-same target.
+within one poll cycle, and Prometheus A scrapes it again; a scrape
+through each proxy reaches the same target.
 
 Fails without several --proxy-url (the client polls one proxy only, so the
 other Prometheus never sees the target).  Needs prometheus.

@@ -34,8 +34,16 @@ static const struct {
 	{ "/clients", "POST", ROUTER_BAD_METHOD, "GET" },
 	{ "/metrics", "HEAD", ROUTER_BAD_METHOD, "GET" },
 	{ "/metrics", "get", ROUTER_BAD_METHOD, "GET" },
+	/* Probes and the status page (issue 12): GET and HEAD. */
+	{ "/-/healthy", "GET", ROUTER_HEALTHY, NULL },
+	{ "/-/healthy", "HEAD", ROUTER_HEALTHY, NULL },
+	{ "/-/ready?x", "HEAD", ROUTER_READY, NULL },
+	{ "/-/ready", "POST", ROUTER_BAD_METHOD, "GET, HEAD" },
+	{ "/", "GET", ROUTER_STATUS, NULL },
+	{ "/?page=2&q=node", "GET", ROUTER_STATUS, NULL },
+	{ "/", "HEAD", ROUTER_STATUS, NULL },
 	/* Unknown paths (exact match, case-sensitive): 404. */
-	{ "/", "GET", ROUTER_NOT_FOUND, NULL },
+	{ "/-/Ready", "GET", ROUTER_NOT_FOUND, NULL },
 	{ "/pollx", "POST", ROUTER_NOT_FOUND, NULL },
 	{ "/pol", "POST", ROUTER_NOT_FOUND, NULL },
 	{ "/poll/", "POST", ROUTER_NOT_FOUND, NULL },
