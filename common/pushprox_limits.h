@@ -95,6 +95,34 @@
 #define LIMIT_METRICS_BYTES         (64 * 1024 * 1024) /* fixed: the proxy's
                                                      /metrics exposition */
 
+/* The proxy's life cycle and what operators see (issue 12, plife). */
+#define LIMIT_SHUTDOWN_TIMEOUT_S    15            /* SIGTERM: scrapes in
+                                                     flight may finish this
+                                                     long */
+#define LIMIT_DRAIN_TICK_MS         100           /* fixed: while draining,
+                                                     parked polls are
+                                                     answered and the end is
+                                                     checked this often */
+#define LIMIT_DRAIN_FLUSH_MS        500           /* fixed: after the last
+                                                     scrape, replies queued
+                                                     get this long to leave */
+#define LIMIT_SDNOTIFY_STATUS_S     10            /* fixed: STATUS= to
+                                                     systemd this often (the
+                                                     watchdog's half-interval
+                                                     when that is shorter) */
+#define LIMIT_STATS_PER_CLIENT      100           /* per-client metric series
+                                                     while at most this many
+                                                     clients are registered */
+#define LIMIT_STATS_RECENT          8             /* fixed: recent scrape
+                                                     outcomes kept per client
+                                                     for the status page */
+#define LIMIT_STATUS_PAGE_ROWS      100           /* fixed: clients on one
+                                                     page of GET / */
+#define LIMIT_STATUS_QUERY_BYTES    256           /* fixed: ?q= filter */
+#define LIMIT_STATUS_PAGE_MIB       16            /* fixed: one status page
+                                                     (rows of 100 clients,
+                                                     labels included) */
+
 /*
  * Output buffering: a relayed body never queues more than this per side,
  * and a connection's pipelined requests wait unparsed (its socket unread)
