@@ -187,17 +187,19 @@ def clients_lists_client_sorted():
     t.check_eq(resp.status, 200, "status")
     t.check((resp.header("Content-Type") or "").startswith(
         "application/json"), "Content-Type: %r" % resp.header("Content-Type"))
-    t.check_eq(json.loads(resp.body), [{"targets": [FQDN], "labels": {}}],
-               "/clients")
+    # Upstream's shape; the labels are the liveness ones (issue 10).
+    groups = json.loads(resp.body)
+    t.check_eq([g["targets"] for g in groups], [[FQDN]], "/clients")
+    t.check_eq(groups[0]["labels"].get("__meta_pushprox_fqdn"), FQDN,
+               "/clients labels")
     # A second client whose name sorts first.
     other = t.start_client("http://127.0.0.1:%d/" % proxy.port,
                            "a-client.test", name="client-a",
                            registered_at=proxy.port)
     try:
         resp = t.http_request(proxy.port, "GET", "/clients")
-        t.check_eq(json.loads(resp.body),
-                   [{"targets": ["a-client.test"], "labels": {}},
-                    {"targets": [FQDN], "labels": {}}], "/clients (sorted)")
+        t.check_eq([g["targets"] for g in json.loads(resp.body)],
+                   [["a-client.test"], [FQDN]], "/clients (sorted)")
     finally:
         t.check_eq(other.stop(), 0, "client-a exit code on SIGTERM")
 
