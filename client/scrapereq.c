@@ -356,6 +356,7 @@ scrapereq_redirect(const char *from, const char *location, int policy,
 	}
 	if (!url_connectable(&l)) {
 		url_release(&l);
+		url_release(&f);
 		*why = "port 0 is not a port one can connect to";
 		return -1;
 	}
