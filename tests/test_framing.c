@@ -174,7 +174,7 @@ scan(bool request, const char *wire, size_t len, size_t step, size_t cut,
 			framing_set_body(&f, framing_te(&f));
 			body_set = true;
 		} else
-			ck_assert_uint_eq(n, piece);	/* no stop for nothing */
+			ck_assert_uint_eq(n, piece);	/* no idle stops */
 	}
 	*good = off;
 	return why;
