@@ -13,7 +13,9 @@ A Go client (no headers) is in /clients, not in /targets.  Refusals
 with --client.auth=token only the FQDN's own identity may advertise.
 Pushprox-Fqdn must agree with the poll body and with the scrape a push
 answers.  After a proxy restart the client is asked again and its
-targets are back within one poll cycle.
+targets are back within one poll cycle: played by hand, and with the real
+pushprox-client and a targets file (kill -9 of the proxy, named scrapes
+after it).
 
 Run: PUSHPROX_PROXY=... PUSHPROX_CLIENT=... python3
 tests/test_targets_proxy.py [test names...]
@@ -391,6 +393,48 @@ def restart_asks_again_within_one_poll():
     t.check_eq(len(groups_of(port, "rs.example")), 2, "back")
     t.check(time.monotonic() - t0 < 2.0, "within one poll cycle")
     px.stop()
+
+
+@runner.test
+def real_client_back_after_restart():
+    """The real pushprox-client with a targets file: listed, then after a
+    kill -9 and restart of the proxy listed again within one poll cycle
+    (the client is asked on its next poll and advertises), and a named
+    scrape reaches its target."""
+    tg = t.TargetServer()
+    tg.route("/metrics", t.Route(body=b"real 1\n"))
+    tmp = tempfile.mkdtemp(prefix="pushprox-targets-")
+    tf = os.path.join(tmp, "targets.yml")
+    with open(tf, "w") as f:
+        f.write("labels: {site: berlin}\ntargets:\n"
+                "  - name: app\n    url: http://127.0.0.1:%d/metrics\n"
+                % tg.port)
+    px = t.start_proxy("--poll.timeout=3s", name="proxy-real")
+    port = px.port
+    cl = t.start_client("http://127.0.0.1:%d/" % port, "real.example",
+                        "--targets.file=" + tf, name="client-real")
+    t.wait_for(lambda: len(groups_of(port, "real.example")) == 1, 10,
+               "real.example/app in /targets")
+    g = groups_of(port, "real.example")[0]
+    t.check_eq(g["labels"]["instance"], "real.example/app", "instance")
+    t.check_eq(g["labels"]["site"], "berlin", "client label")
+    px.kill()
+    px = t.start_proxy("--poll.timeout=3s", name="proxy-real2", port=port)
+    t0 = time.monotonic()
+    t.wait_for(lambda: len(groups_of(port, "real.example")) == 1, 10,
+               "real.example/app back in /targets")
+    took = time.monotonic() - t0
+    t.check(took < 3.0 + 1.0, "back within one poll cycle (%.1fs)" % took)
+    resp, _ = t.scrape(port, "real.example:0",
+                       "/pushprox/targets/app/metrics")
+    t.check_eq(resp.status, 200, "named scrape (%r)" % resp.body)
+    t.check_eq(resp.body, b"real 1\n", "named scrape body")
+    resp, _ = t.scrape(port, "real.example:0",
+                       "/pushprox/targets/nope/metrics")
+    t.check_eq(resp.status, 404, "unknown name")
+    cl.stop()
+    px.stop()
+    tg.close()
 
 
 if __name__ == "__main__":
