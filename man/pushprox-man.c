@@ -26,8 +26,20 @@ static const struct manpage_item proxy_signals[] = {
 	  "kept. A file that does not load is logged at level=error with "
 	  "the file, line and key, and the configuration in force stays. "
 	  "Flags are read only at start." },
-	{ "SIGTERM, SIGINT", "Stops the proxy: it closes its listener and "
-	  "connections and exits 0." },
+	{ "SIGTERM, SIGINT", "Drains, then exits 0: GET /-/ready answers "
+	  "503 at once, parked polls are answered 204, new scrapes and polls "
+	  "get 503, and scrapes in flight may finish for up to "
+	  "--web.shutdown-timeout; then the listener closes. A second signal "
+	  "exits at once." },
+};
+
+static const struct manpage_item proxy_environment[] = {
+	{ "NOTIFY_SOCKET", "Set by systemd for Type=notify: the proxy sends "
+	  "READY=1 once its port accepts, STATUS= with clients, polls and "
+	  "scrapes in flight, RELOADING=1 and READY=1 around SIGHUP, and "
+	  "STOPPING=1 on SIGTERM (sd_notify(3)). Unset: nothing is sent." },
+	{ "WATCHDOG_USEC", "Set by systemd for WatchdogSec=: the proxy sends "
+	  "WATCHDOG=1 every half of it while its event loop runs." },
 };
 
 static const struct manpage_item proxy_files[] = {
@@ -47,6 +59,12 @@ static const struct manpage_item proxy_endpoints[] = {
 	{ "GET /clients", "The registered clients, as Prometheus "
 	  "http_sd_configs (and file_sd) reads them." },
 	{ "GET /metrics", "The proxy's own metrics." },
+	{ "GET /", "The status page: clients, their targets, labels, polls "
+	  "and recent scrapes; ?q= filters, ?page= pages. Same access "
+	  "control as /clients." },
+	{ "GET /-/healthy, GET /-/ready", "Probes for load balancers, without "
+	  "authentication: 200 while serving; /-/ready answers 503 while "
+	  "draining." },
 	{ "GET http://FQDN:PORT/path", "A scrape from Prometheus, sent as a "
 	  "forward-proxy request (proxy_url). No client for FQDN: 502 at "
 	  "once; no answer in time: 504." },
@@ -64,6 +82,8 @@ static const struct manpage_section proxy_sections[] = {
 	  sizeof(proxy_endpoints) / sizeof(proxy_endpoints[0]) },
 	{ "SIGNALS", NULL, proxy_signals,
 	  sizeof(proxy_signals) / sizeof(proxy_signals[0]) },
+	{ "ENVIRONMENT", NULL, proxy_environment,
+	  sizeof(proxy_environment) / sizeof(proxy_environment[0]) },
 	{ "FILES", NULL, proxy_files,
 	  sizeof(proxy_files) / sizeof(proxy_files[0]) },
 	{ "EXIT STATUS", NULL, exit_status,
