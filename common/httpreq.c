@@ -5,9 +5,11 @@
  * the framing RFC 9110 allows for its status and method.  A head is
  * written without printf or allocation into fixed arrays sized by
  * construction around the handler's headers; one that cannot be written
- * (a status outside 100-599) becomes a 502 naming why, never an abort.  Reply bytes go out through httpserver_conn_sendv, which writes
- * at once when nothing is queued; the connection's lifecycle is in
- * httpserver.c.
+ * (a status outside 100-599) becomes a 502 naming why, never an abort.
+ * Reply bytes go out through httpserver_conn_sendv, which writes at once
+ * when nothing is queued (a streamed reply's head is held to go out with
+ * its first body bytes); the connection's lifecycle is in httpconn.c, its
+ * I/O in httpconnio.c.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -88,9 +90,14 @@ httpreq_continue(struct httpreq *r)
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 	const char *expect = httpreq_header(r, "Expect");
 
+	struct iovec iov;
+
 	if (expect != NULL && strcasecmp(expect, "100-continue") == 0 &&
-	    !r->body_done)
-		bufferevent_write(r->conn->bev, cont, sizeof(cont) - 1);
+	    !r->body_done) {
+		iov.iov_base = (void *)(uintptr_t)cont;
+		iov.iov_len = sizeof(cont) - 1;
+		(void)httpserver_conn_sendv(r->conn, &iov, 1);
+	}
 }
 
 void
@@ -136,7 +143,7 @@ httpreq_resume_body(struct httpreq *r)
 	if (!r->body_paused)
 		return;
 	r->body_paused = 0;
-	bufferevent_enable(r->conn->bev, EV_READ);
+	httpserver_conn_reading(r->conn, 1);
 	httpserver_conn_schedule(r->conn);
 }
 
@@ -376,7 +383,10 @@ httpreq_send_head(struct httpreq *r, int status, const char *reason,
 	}
 	if (c->srv->reply_cb != NULL && r->start.tv_sec != 0)
 		c->srv->reply_cb(r, status, c->srv->arg);
-	if (httpserver_conn_sendv(c, iov, niov) == -1)
+	/* A streamed reply's head waits for its first body bytes. */
+	if ((body == NULL && why == NULL && !r->reply_nobody ?
+	    httpserver_conn_hold(c, iov, niov) :
+	    httpserver_conn_sendv(c, iov, niov)) == -1)
 		log_warn("cannot queue reply", "peer", c->peer,
 		    "error", "out of memory");
 	return why == NULL ? 0 : -1;
@@ -447,7 +457,7 @@ httpreq_reply_write(struct httpreq *r, const void *data, size_t len)
 size_t
 httpreq_reply_queued(const struct httpreq *r)
 {
-	return evbuffer_get_length(bufferevent_get_output(r->conn->bev));
+	return httpserver_conn_queued(r->conn);
 }
 
 void

@@ -1,8 +1,12 @@
 /*
- * The HTTP server's private structures, shared by its two files only:
- * httpserver.c (listeners, connections, parsing, teardown) and httpreq.c
- * (what a handler does with a request: bodies and replies).  Nothing else
- * includes this header.
+ * The HTTP server's private structures and functions, shared by its files
+ * only: httpserver.c (the server: listeners, accept, the connection cap
+ * and idle eviction), httpconn.c (a connection's states, parsing,
+ * finishing and teardown), httpconnio.c (socket I/O: our own read and
+ * write loop on plain sockets, bufferevent_openssl for TLS, pipelining
+ * back-pressure), httpdeadline.c (read, idle and head deadlines) and
+ * httpreq.c (what a handler does with a request: bodies and replies).
+ * Nothing else includes this header.
  */
 #ifndef PUSHPROX_HTTPSERVER_INT_H
 #define PUSHPROX_HTTPSERVER_INT_H
@@ -14,6 +18,8 @@
 #include <netinet/in.h>
 
 #include <openssl/ssl.h>
+
+#include <event2/util.h>
 
 #include "buf.h"
 #include "httpmsg.h"
@@ -79,7 +85,13 @@ struct httpconn {
 	int			 finish_pending; /* reply queued during feed */
 	int			 keep_alive;
 	int			 plain;		/* not TLS: direct socket I/O */
-	size_t			 in_left;	/* input left after processing */
+	struct event		*read_ev;	/* plain: our reads, and the read
+						   and idle deadlines */
+	int			 reading;	/* reads enabled */
+	int64_t			 read_armed_ms;	/* read_ev's timeout: -1 none */
+	char			*held;		/* plain: a reply head held to go
+						   out with its first body bytes */
+	size_t			 held_len;
 	unsigned		 nrequests;
 	httpreq_sent_cb		 sent_cb;	/* a reply waiting to be flushed */
 	void			*sent_arg;
@@ -102,13 +114,71 @@ struct httpserver {
 	struct httpconn_list	 idle;		/* oldest idle first */
 };
 
+/* httpconn.c: a connection's lifecycle. */
+
+/* A connection on fd (accepted), or NULL after logging why. */
+struct httpconn *httpserver_conn_new(struct httpserver *s, int fd,
+    const char *peer);
+/* Changes state: deadlines and idle listing follow. */
+void	httpserver_conn_set_state(struct httpconn *c, enum conn_state s);
 /* The single teardown of a connection (deferred inside the parser). */
 void	httpserver_conn_close(struct httpconn *c, const char *why);
 /* The reply is fully queued: forget the request, serve the next one. */
 void	httpserver_conn_finish(struct httpconn *c);
 /* Runs the connection's processing from the loop, not from here. */
 void	httpserver_conn_schedule(struct httpconn *c);
+/* Feeds buffered input to the parser as far as the state allows. */
+void	httpserver_conn_process(struct httpconn *c);
+/* Feeds bytes just read (plain), keeping what is not parsed yet. */
+void	httpserver_conn_take(struct httpconn *c, const char *p, size_t len);
+/* Reports the fate of a reply that asked for it; at most once. */
+void	httpserver_conn_notify_sent(struct httpconn *c, int ok);
+/* Answers a protocol error and closes once it is written. */
+void	httpserver_conn_reply_error(struct httpconn *c, int status,
+    const char *text);
+
+/* httpconnio.c: socket I/O. */
+
+/* Creates the I/O state (plain: our read event); -1 out of memory. */
+int	httpserver_conn_io_new(struct httpconn *c);
+/* Sets the I/O callbacks and starts reading (and writing). */
+void	httpserver_conn_io_start(struct httpconn *c);
+/* Sends text and closes once it is written (refused at the cap). */
+void	httpserver_conn_io_refuse(struct httpconn *c, const char *text,
+    size_t len);
+/* Frees the I/O state: the held head and our read event. */
+void	httpserver_conn_io_free(struct httpconn *c);
+/* Turns reading on or off (plain: our event; TLS: the bufferevent's). */
+void	httpserver_conn_reading(struct httpconn *c, int on);
 /* Sends at once what fits (plain sockets), queues the rest. */
 int	httpserver_conn_sendv(struct httpconn *c, struct iovec *iov, int niov);
+/*
+ * Holds a reply head (plain, nothing queued) to go out in one sendmsg
+ * with the first body bytes, or at the end of this loop turn; else sends.
+ */
+int	httpserver_conn_hold(struct httpconn *c, struct iovec *iov, int niov);
+/* Sends a held head now. */
+void	httpserver_conn_flush(struct httpconn *c);
+/* Reply bytes not yet written to the socket. */
+size_t	httpserver_conn_queued(const struct httpconn *c);
+/* After a reply: hold pipelined requests while too much is unsent. */
+int	httpserver_conn_pause_output(struct httpconn *c);
+
+/* httpdeadline.c: deadlines. */
+
+/* Sets the read/idle and write deadlines the state asks for. */
+void	httpserver_conn_set_timeouts(struct httpconn *c);
+/* Starts the head's total deadline, unless it runs already (or is off). */
+void	httpserver_conn_head_arm(struct httpconn *c);
+/* The head's total deadline passed. */
+void	httpserver_conn_head_timeout_cb(evutil_socket_t fd, short what,
+    void *arg);
+/* The read or idle deadline passed: closes c. */
+void	httpserver_conn_read_timeout(struct httpconn *c);
+
+/* httpserver.c: the server. */
+
+/* Keeps c on the idle list exactly while it may be evicted. */
+void	httpserver_conn_idle_update(struct httpconn *c);
 
 #endif
