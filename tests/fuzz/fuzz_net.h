@@ -18,7 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/poll.h>	/* not <poll.h>: proxy/poll.h is on the path */
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <strings.h>
