@@ -112,13 +112,27 @@ httpserver_conn_notify_sent(struct httpconn *c, int ok)
 		cb(ok, c->sent_arg);
 }
 
-static void
-conn_process_cb(evutil_socket_t fd, short what, void *arg)
+/*
+ * The server's one processing event: runs the connections scheduled
+ * before it started (those scheduled meanwhile wait for the next turn,
+ * as with one event each; a closed connection leaves the list).
+ */
+void
+httpserver_process_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct httpconn *c = arg;
+	struct httpserver *s = arg;
+	struct httpconn *c;
+	size_t n = s->nscheduled;
 
-	httpserver_conn_flush(c);	/* a held head without body bytes */
-	httpserver_conn_process(c);
+	while (n-- > 0 && (c = TAILQ_FIRST(&s->scheduled)) != NULL) {
+		TAILQ_REMOVE(&s->scheduled, c, sched_entry);
+		s->nscheduled--;
+		c->scheduled = 0;
+		httpserver_conn_flush(c);	/* a held head, no body bytes */
+		httpserver_conn_process(c);
+	}
+	if (s->nscheduled > 0)
+		event_active(s->process_ev, EV_READ, 0);
 }
 
 struct httpconn *
@@ -150,18 +164,14 @@ httpserver_conn_new(struct httpserver *s, int fd, const char *peer)
 	}
 	c->msg = httpmsg_new(HTTPMSG_REQUEST, s->cfg.max_header_bytes,
 	    &conn_msg_cbs, c);
-	c->process_ev = event_new(s->base, -1, 0, conn_process_cb, c);
 	c->head_ev = evtimer_new(s->base, httpserver_conn_head_timeout_cb, c);
-	if (c->bev == NULL || c->msg == NULL || c->process_ev == NULL ||
-	    c->head_ev == NULL || httpserver_conn_io_new(c) == -1) {
+	if (c->bev == NULL || c->msg == NULL || c->head_ev == NULL || httpserver_conn_io_new(c) == -1) {
 		httpserver_conn_io_free(c);
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
 		else
 			evutil_closesocket(fd);
 		httpmsg_free(c->msg);
-		if (c->process_ev != NULL)
-			event_free(c->process_ev);
 		if (c->head_ev != NULL)
 			event_free(c->head_ev);
 		free(c);
@@ -196,7 +206,10 @@ httpserver_conn_close(struct httpconn *c, const char *why)
 	c->srv->nconns--;
 	httpserver_conn_io_free(c);	/* our read event, before the fd */
 	bufferevent_free(c->bev);
-	event_free(c->process_ev);
+	if (c->scheduled) {
+		TAILQ_REMOVE(&c->srv->scheduled, c, sched_entry);
+		c->srv->nscheduled--;
+	}
 	event_free(c->head_ev);
 	httpmsg_free(c->msg);
 	free(c);
@@ -205,7 +218,14 @@ httpserver_conn_close(struct httpconn *c, const char *why)
 void
 httpserver_conn_schedule(struct httpconn *c)
 {
-	event_active(c->process_ev, EV_READ, 0);
+	struct httpserver *s = c->srv;
+
+	if (!c->scheduled) {
+		TAILQ_INSERT_TAIL(&s->scheduled, c, sched_entry);
+		s->nscheduled++;
+		c->scheduled = 1;
+	}
+	event_active(s->process_ev, EV_READ, 0);
 }
 
 /* Whether buffered input may be parsed now. */
@@ -336,7 +356,7 @@ conn_headers_cb(struct httpmsg *m, void *arg)
 	event_base_gettimeofday_cached(c->srv->base, &r->start);
 	c->req = r;
 	c->nrequests++;
-	c->keep_alive = httpmsg_keep_alive(m);
+	c->keep_alive = httpmsg_keep_alive(m) != 0;
 	log_debug("request", "peer", c->peer, "method", httpmsg_method(m),
 	    "target", httpmsg_target(m));
 	c->srv->cb(r, c->srv->arg);

@@ -57,12 +57,12 @@ httpserver_conn_reading(struct httpconn *c, int on)
 			bufferevent_enable(c->bev, EV_READ);
 		else
 			bufferevent_disable(c->bev, EV_READ);
-		c->reading = on;
+		c->reading = on != 0;
 		return;
 	}
 	if (on == c->reading)
 		return;
-	c->reading = on;
+	c->reading = on != 0;
 	c->read_armed_ms = CONNIO_NOT_ARMED;
 	if (on)
 		httpserver_conn_set_timeouts(c);	/* adds read_ev */

@@ -97,6 +97,12 @@ httpserver_new(struct event_base *base, const struct httpserver_config *cfg,
 	s->arg = arg;
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->idle);
+	TAILQ_INIT(&s->scheduled);
+	if ((s->process_ev = event_new(base, -1, 0, httpserver_process_cb,
+	    s)) == NULL) {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -118,6 +124,7 @@ httpserver_free(struct httpserver *s)
 	httpserver_stop_listening(s);
 	while (!TAILQ_EMPTY(&s->conns))
 		httpserver_conn_close(TAILQ_FIRST(&s->conns), "server shutting down");
+	event_free(s->process_ev);
 	SSL_CTX_free(s->tls);
 	free(s);
 }

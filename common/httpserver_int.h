@@ -71,30 +71,32 @@ struct httpreq {
 struct httpconn {
 	TAILQ_ENTRY(httpconn)	 entry;
 	TAILQ_ENTRY(httpconn)	 idle_entry;	/* on srv->idle: evictable */
-	int			 idle_listed;
-	struct event		*head_ev;	/* the head's total deadline */
-	int			 out_paused;	/* pipelining held: output full */
+	TAILQ_ENTRY(httpconn)	 sched_entry;	/* on srv->scheduled */
 	struct httpserver	*srv;
 	struct bufferevent	*bev;
 	struct httpmsg		*msg;
 	struct httpreq		*req;
-	struct event		*process_ev;
-	enum conn_state		 state;
-	int			 in_feed;
-	const char		*close_reason;	/* set: close when feed returns */
-	int			 finish_pending; /* reply queued during feed */
-	int			 keep_alive;
-	int			 plain;		/* not TLS: direct socket I/O */
+	struct event		*head_ev;	/* the head's total deadline */
 	struct event		*read_ev;	/* plain: our reads, and the read
 						   and idle deadlines */
-	int			 reading;	/* reads enabled */
 	int64_t			 read_armed_ms;	/* read_ev's timeout: -1 none */
 	char			*held;		/* plain: a reply head held to go
 						   out with its first body bytes */
 	size_t			 held_len;
-	unsigned		 nrequests;
+	const char		*close_reason;	/* set: close when feed returns */
 	httpreq_sent_cb		 sent_cb;	/* a reply waiting to be flushed */
 	void			*sent_arg;
+	enum conn_state		 state;
+	unsigned		 nrequests;
+	/* Flags, packed. */
+	unsigned		 idle_listed:1;
+	unsigned		 scheduled:1;
+	unsigned		 out_paused:1;	/* pipelining held: output full */
+	unsigned		 in_feed:1;
+	unsigned		 finish_pending:1; /* reply queued during feed */
+	unsigned		 keep_alive:1;
+	unsigned		 plain:1;	/* not TLS: direct socket I/O */
+	unsigned		 reading:1;	/* reads enabled */
 	char			 peer[INET6_ADDRSTRLEN + 8];
 };
 
@@ -112,6 +114,9 @@ struct httpserver {
 	struct httpconn_list	 conns;
 	size_t			 nconns;
 	struct httpconn_list	 idle;		/* oldest idle first */
+	struct event		*process_ev;	/* runs srv->scheduled */
+	struct httpconn_list	 scheduled;	/* to process this turn */
+	size_t			 nscheduled;
 };
 
 /* httpconn.c: a connection's lifecycle. */
@@ -127,6 +132,8 @@ void	httpserver_conn_close(struct httpconn *c, const char *why);
 void	httpserver_conn_finish(struct httpconn *c);
 /* Runs the connection's processing from the loop, not from here. */
 void	httpserver_conn_schedule(struct httpconn *c);
+/* The server's processing event (httpserver_conn_schedule). */
+void	httpserver_process_cb(evutil_socket_t fd, short what, void *arg);
 /* Feeds buffered input to the parser as far as the state allows. */
 void	httpserver_conn_process(struct httpconn *c);
 /* Feeds bytes just read (plain), keeping what is not parsed yet. */
