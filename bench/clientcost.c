@@ -23,6 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include <event2/buffer.h>
 #include <event2/event.h>
 
@@ -69,6 +71,13 @@ struct cc {
 	struct wire_head	 ph;
 	uint64_t		 got;
 	uint32_t		 crc;
+	/* A gzip (and, streamed, chunked) push body, decoded as it comes. */
+	z_stream		 zs;
+	bool			 zinit, zon;
+	int			 chunk_state;	/* 0 size, 1 data, 2 CRLF, 3 end */
+	uint64_t		 chunk_left;
+	uint64_t		 wire;		/* push body bytes as sent */
+	uint64_t		 wire_scrapes;	/* of the --scrapes phase */
 	/* Figures. */
 	uint64_t		 sent;
 	uint64_t		 errors;
@@ -180,6 +189,7 @@ cc_step(struct cc *cc)
 		}
 		cc->scrape_cpu = cc_cpu(cc) - cc->cpu0;
 		cc->scrape_secs = now - cc->phase_at;
+		cc->wire_scrapes = cc->wire;
 		cc->phase = CC_LARGE;
 		cc->phase_at = now;
 		bench_sleep(0.2);	/* let the last transfer's memory go */
@@ -228,6 +238,77 @@ cc_push_done(struct cc *cc, struct httpd_conn *c)
 	cc_step(cc);
 }
 
+/* Decoded body bytes: inflated when the push is gzip, then counted. */
+static void
+cc_body_decoded(struct cc *cc, const char *data, size_t len)
+{
+	static unsigned char out[65536];
+	size_t n;
+
+	if (!cc->zon) {
+		cc->crc = payload_crc(cc->crc, data, len);
+		cc->got += len;
+		return;
+	}
+	cc->zs.next_in = (unsigned char *)data;
+	cc->zs.avail_in = (uInt)len;
+	for (int i = 0; i < 1 << 20; i++) {
+		cc->zs.next_out = out;
+		cc->zs.avail_out = sizeof(out);
+		if (inflate(&cc->zs, Z_NO_FLUSH) < 0) {
+			cc->got = UINT64_MAX;	/* never the length wanted */
+			return;
+		}
+		n = sizeof(out) - cc->zs.avail_out;
+		cc->crc = payload_crc(cc->crc, (char *)out, n);
+		cc->got += n;
+		if (cc->zs.avail_in == 0 && n < sizeof(out))
+			return;
+	}
+}
+
+/* Body bytes of the serialized response: de-chunked if chunked. */
+static void
+cc_body_take(struct cc *cc, const char *data, size_t len)
+{
+	size_t k;
+
+	cc->wire += len;
+	if (!cc->ph.chunked) {
+		cc_body_decoded(cc, data, len);
+		return;
+	}
+	while (len > 0) {
+		switch (cc->chunk_state) {
+		case 0:		/* hex size, up to LF */
+			if (*data == '\n') {
+				cc->chunk_state = cc->chunk_left > 0 ? 1 : 3;
+			} else if (*data >= '0' && *data <= '9')
+				cc->chunk_left = cc->chunk_left * 16 +
+				    (uint64_t)(*data - '0');
+			else if ((*data | 0x20) >= 'a' && (*data | 0x20) <= 'f')
+				cc->chunk_left = cc->chunk_left * 16 +
+				    (uint64_t)((*data | 0x20) - 'a' + 10);
+			data++, len--;
+			break;
+		case 1:
+			k = len < cc->chunk_left ? len : cc->chunk_left;
+			cc_body_decoded(cc, data, k);
+			data += k, len -= k;
+			if ((cc->chunk_left -= k) == 0)
+				cc->chunk_state = 2;
+			break;
+		case 2:		/* CRLF after the data */
+			if (*data == '\n')
+				cc->chunk_state = 0;
+			data++, len--;
+			break;
+		default:	/* the end: the last CRLF */
+			return;
+		}
+	}
+}
+
 /* Push body: the serialized response's head, then the target's body. */
 static void
 cc_push_body(struct cc *cc, const char *data, size_t len)
@@ -248,14 +329,20 @@ cc_push_body(struct cc *cc, const char *data, size_t len)
 		if (wire_parse_head(cc->phead, hl, false, &cc->ph) == -1)
 			cc->ph.status = -1;
 		cc->phead_done = true;
+		cc->chunk_state = 0;
+		cc->chunk_left = 0;
+		cc->zon = strcmp(cc->ph.encoding, "gzip") == 0;
+		if (cc->zon && (cc->zinit ? inflateReset(&cc->zs) :
+		    inflateInit2(&cc->zs, 15 + 16)) != Z_OK)
+			cc->ph.status = -1;
+		else if (cc->zon)
+			cc->zinit = true;
 		/* What followed the head in this piece is body. */
 		take = cc->phead_len - hl;
-		cc->crc = payload_crc(cc->crc, cc->phead + hl, take);
-		cc->got += take;
+		cc_body_take(cc, cc->phead + hl, take);
 		return;
 	}
-	cc->crc = payload_crc(cc->crc, data, len);
-	cc->got += len;
+	cc_body_take(cc, data, len);
 }
 
 static void
@@ -487,6 +574,10 @@ mode_client(const struct bench_config *cfg)
 	report_real(rep, "client_cpu_seconds_scrapes", cc.scrape_cpu);
 	report_real(rep, "client_cpu_us_per_scrape", cc.scrape_cpu /
 	    (double)c2.scrapes * 1e6);
+	/* The body of the pushed response as sent (gzip when it was). */
+	report_real(rep, "push_body_wire_bytes_per_scrape",
+	    (double)cc.wire_scrapes / (double)(c2.scrapes > 0 ? c2.scrapes :
+	    1));
 	report_real(rep, "scrapes_per_second", (double)c2.scrapes /
 	    cc.scrape_secs);
 	report_real(rep, "scrape_latency_us_p50", samples_pct(&cc.lat, 50) *
@@ -514,5 +605,7 @@ out:
 	payload_free(&cc.pl);
 	payload_free(&cc.block);
 	samples_free(&cc.lat);
+	if (cc.zinit)
+		inflateEnd(&cc.zs);
 	return rc;
 }

@@ -35,6 +35,9 @@
 
 #define OFF(f)		offsetof(struct client_config, f)
 
+static const char *const config_push_compression_names[] = { "gzip", "none",
+    NULL };
+
 static const struct flag_def config_flags[] = {
 	{ "proxy-url", FLAG_STRINGS, NULL, 0, 0, NULL, OFF(proxy_url),
 	  FLAG_REQUIRED, "URL of a PushProx proxy (poll, push and advertise "
@@ -106,6 +109,15 @@ static const struct flag_def config_flags[] = {
 	{ "scrape.max-redirects", FLAG_INT, LIMIT_STR(LIMIT_MAX_REDIRECTS), 0,
 	  100, NULL, OFF(scrape_max_redirects), 0, "redirects one scrape "
 	  "follows at most; one more fails it with a 502" },
+	{ "push.compression", FLAG_ENUM, "gzip", 0, 0,
+	  config_push_compression_names, OFF(push_compression), 0,
+	  "gzip: push a target's uncompressed body gzip-encoded "
+	  "(Content-Encoding: gzip) when the scraper accepts gzip (Prometheus "
+	  "does), so fewer bytes cross the link to the proxy; none: push "
+	  "bodies as the target sent them" },
+	{ "push.gzip-level", FLAG_INT, LIMIT_STR(LIMIT_PUSH_GZIP_LEVEL), 1, 9,
+	  NULL, OFF(push_gzip_level), 0, "zlib compression level of a gzip "
+	  "push: 1 is fastest, 9 smallest (see docs/performance.md)" },
 	{ "targets.file", FLAG_STRING, NULL, 0, 0, NULL, OFF(targets_file), 0,
 	  "YAML file of named targets (static, socket_dirs, include "
 	  "directories; see pushprox-client(1) and docs/protocol.md); it is "

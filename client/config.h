@@ -32,6 +32,12 @@ struct config_proxy {
 	char		*advertise_url_log;
 };
 
+/* --push.compression, in the order of config_push_compression_names. */
+enum config_push_compression {
+	CONFIG_PUSH_GZIP,
+	CONFIG_PUSH_NONE,
+};
+
 struct client_config {
 	/* From flags. */
 	struct flag_strings proxy_url;	/* --proxy-url, repeatable */
@@ -50,6 +56,8 @@ struct client_config {
 	char	*scrape_target_host;
 	int	 scrape_redirects;	/* enum scrapereq_redirects */
 	int64_t	 scrape_max_redirects;
+	int	 push_compression;	/* enum config_push_compression */
+	int64_t	 push_gzip_level;	/* zlib level, 1-9 */
 	char	*auth_token_file;
 	int64_t	 shutdown_timeout_ms;	/* --shutdown-timeout */
 	char	*targets_file;		/* --targets.file, or NULL */

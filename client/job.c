@@ -257,6 +257,7 @@ job_close(struct job *j, const char *why)
 		curl_easy_cleanup(j->push);
 	}
 	event_free(j->kick);
+	gzbody_end(&j->gz);
 	curl_slist_free_all(j->push_hdrs);
 	curl_slist_free_all(j->hdrs);
 	if (j->admitted) {

@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "chunk.h"
+#include "gzbody.h"
 #include "pushprox_limits.h"
 #include "targets.h"
 
@@ -88,6 +89,7 @@ struct job {
 	struct buf		 push_head;
 	size_t			 push_off;	/* over push_head, then body */
 	struct chunk		 chunk;		/* framing of a streamed body */
+	struct gzbody		 gz;		/* a streamed body compressed */
 	struct buf		 answer;	/* first bytes of the proxy's */
 	/*
 	 * The --targets.file target this scrape stands for (a named target,

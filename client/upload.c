@@ -16,12 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
 #include "client.h"
 #include "config.h"
 #include "curlev.h"
+#include "gzbody.h"
 #include "hop.h"
 #include "httpmsg.h"
 #include "job.h"
@@ -33,7 +35,8 @@
 #include "upload.h"
 #include "window.h"
 
-#define UPLOAD_EXTRA_HEADERS	3	/* Content-Length, Id, timeout */
+/* Content-Length, Id, timeout; Content-Encoding and Vary of a gzip push. */
+#define UPLOAD_EXTRA_HEADERS	5
 
 /* Writes our response head; -1 if a header was invalid or too large. */
 static int
@@ -44,7 +47,9 @@ upload_write_head(struct job *j, int status, const char *reason,
 	int64_t		 left = j->req->timeout_ms - job_elapsed_ms(j);
 	curl_off_t	 cl;
 
-	cl = job_streaming(j) ? j->declared : (curl_off_t)j->body.len;
+	/* A compressed stream's length is known only at its end. */
+	cl = j->gz.on ? -1 : job_streaming(j) ? j->declared :
+	    (curl_off_t)j->body.len;
 	j->chunk.on = cl < 0;
 	j->declared = cl;
 	snprintf(clen, sizeof(clen), "%" CURL_FORMAT_CURL_OFF_T, cl);
@@ -140,6 +145,70 @@ upload_split_head(struct job *j, struct httpmsg_header *h, size_t max,
 	return 0;
 }
 
+/* Whether the scrape (the request the proxy forwarded) accepts gzip. */
+static bool
+upload_scraper_accepts_gzip(const struct job *j)
+{
+	size_t	 i;
+
+	for (i = 0; i < j->req->nheaders; i++)
+		if (strcasecmp(j->req->headers[i].name, "Accept-Encoding") == 0 &&
+		    gzbody_accepts(j->req->headers[i].value))
+			return true;
+	return false;
+}
+
+/*
+ * Decides whether the body is pushed gzip-encoded (--push.compression,
+ * the scraper accepts it, the target did not encode it, it is not tiny)
+ * and sets it up: a held body is compressed now, a streamed one starts
+ * its deflate stream.  Anything that fails leaves the body as it is.
+ */
+static bool
+upload_gzip(struct job *j, const struct httpmsg_header *h, size_t n)
+{
+	const struct client_config	*cfg = j->c->cfg;
+	size_t				 i, len;
+
+	if (cfg->push_compression != CONFIG_PUSH_GZIP ||
+	    !upload_scraper_accepts_gzip(j))
+		return false;
+	for (i = 0; i < n; i++)
+		if (strcasecmp(h[i].name, "Content-Encoding") == 0)
+			return false;	/* the target's: relayed untouched */
+	if (job_streaming(j)) {
+		if (gzbody_start(&j->gz, (int)cfg->push_gzip_level) == -1) {
+			log_warn("pushing uncompressed", "id", j->req->id,
+			    "err", "out of memory for the gzip stream");
+			return false;
+		}
+		return true;
+	}
+	len = j->body.len;
+	if (len < LIMIT_PUSH_GZIP_MIN_BYTES)
+		return false;
+	if (gzbody_whole(&j->body, (int)cfg->push_gzip_level) == -1) {
+		log_warn("pushing uncompressed", "id", j->req->id,
+		    "err", "out of memory for the compressed body");
+		return false;
+	}
+	return true;
+}
+
+/* Appends Content-Encoding: gzip, and Vary unless the target sent one. */
+static void
+upload_gzip_headers(struct httpmsg_header *h, size_t *n)
+{
+	size_t	 i;
+
+	for (i = 0; i < *n; i++)
+		if (strcasecmp(h[i].name, "Vary") == 0)
+			break;
+	h[(*n)++] = (struct httpmsg_header){ "Content-Encoding", "gzip" };
+	if (i == *n - 1)
+		h[(*n)++] = (struct httpmsg_header){ "Vary", "Accept-Encoding" };
+}
+
 /*
  * Builds the push head from the target's status and head; -1 with why
  * set if they cannot be relayed well-formed (the scrape then fails).
@@ -158,6 +227,8 @@ upload_relay_head(struct job *j, char *why, size_t whylen)
 	}
 	if (upload_split_head(j, h, LIMIT_MAX_HEADERS, &n, why, whylen) == -1)
 		return -1;
+	if (upload_gzip(j, h, n))
+		upload_gzip_headers(h, &n);
 	if (upload_write_head(j, (int)j->status, j->reason, h, n) == -1) {
 		snprintf(why, whylen, "the response head would be larger than "
 		    "%zu bytes", j->push_head.max);

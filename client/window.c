@@ -69,6 +69,51 @@ window_write(struct job *j, const char *data, size_t len)
 	return len;
 }
 
+/*
+ * window_read for a compressed push: the window's bytes go through the
+ * deflate stream; its output, taken from the fixed buffer, is framed.
+ * Input deflate keeps for later yields no output: then the push waits as
+ * for an empty window, never reads as ended.
+ */
+static size_t
+window_read_gzip(struct job *j, char *dst, size_t want, size_t done)
+{
+	struct gzbody	*g = &j->gz;
+	size_t		 avail, pend, taken;
+
+	for (;;) {
+		if ((pend = gzbody_pending(g)) > 0) {
+			done += chunk_put(&j->chunk, dst + done, want - done,
+			    (const char *)g->out + g->off, pend, &taken);
+			g->off += taken;
+			if (taken < pend)
+				return done;	/* curl's buffer is full */
+			continue;
+		}
+		if (g->ended)
+			return done + chunk_end(&j->chunk, dst + done,
+			    want - done);
+		avail = j->body.len - j->qoff;
+		if (avail == 0) {
+			if (j->state == JOB_CUT)
+				return CURL_READFUNC_ABORT;
+			if (j->state == JOB_DRAINING) {
+				(void)gzbody_deflate(g, NULL, 0, true);
+				continue;
+			}
+			if (done > 0)
+				return done;
+			job_set_state(j, window_target_paused(j) ?
+			    JOB_STALLED : JOB_WINDOW_EMPTY);
+			return CURL_READFUNC_PAUSE;
+		}
+		taken = gzbody_deflate(g, j->body.data + j->qoff, avail, false);
+		j->qoff += taken;
+		if (taken > 0 && window_target_paused(j))
+			event_active(j->kick, EV_TIMEOUT, 0);
+	}
+}
+
 size_t
 window_read(struct job *j, char *dst, size_t want, size_t done)
 {
@@ -76,6 +121,8 @@ window_read(struct job *j, char *dst, size_t want, size_t done)
 
 	if (done == want)
 		return done;
+	if (j->gz.on)
+		return window_read_gzip(j, dst, want, done);
 	if (avail == 0) {
 		if (j->state == JOB_CUT)
 			return CURL_READFUNC_ABORT;

@@ -149,6 +149,15 @@
                                                      response body */
 #define LIMIT_MAX_CONCURRENT_SCRAPES 64           /* target fetches at once */
 #define LIMIT_MAX_REDIRECTS         10            /* hops a scrape follows */
+#define LIMIT_PUSH_GZIP_LEVEL       4             /* --push.gzip-level: zlib
+                                                     level of a compressed push
+                                                     (4: 5.9x on node exporter
+                                                     text for 12 ns a byte) */
+#define LIMIT_PUSH_GZIP_MIN_BYTES   512           /* fixed: smaller bodies
+                                                     are pushed as they are */
+#define LIMIT_PUSH_GZIP_OUT_BYTES   (16 * 1024)   /* fixed: a streamed
+                                                     compressed push's output
+                                                     buffer */
 #define LIMIT_RETRY_INITIAL_WAIT_S  1             /* first wait after a
                                                      failed poll */
 #define LIMIT_RETRY_MAX_WAIT_S      5             /* longest one */
