@@ -4,6 +4,7 @@
  * xmalloc.h for where they may be used, and where they may not).
  */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,9 @@ xreallocarray(void *p, size_t n, size_t size, const char *purpose)
 
 	if (n == 0 || size == 0)
 		n = size = 1;
+	/* Checked here, as OpenBSD's does: no allocator sees an overflow. */
+	if (n > SIZE_MAX / size)
+		xmalloc_fail(__func__, purpose, n, size);
 	if ((np = reallocarray(p, n, size)) == NULL)
 		xmalloc_fail(__func__, purpose, n, size);
 	return np;
