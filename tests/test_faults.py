@@ -729,57 +729,111 @@ def duplicate_and_late_pushes_404():
     check_normal_scrape(proxy.port)
 
 
-@runner.test
-def limits_enforced():
-    max_conns = 24
-    proxy = t.start_proxy("--web.max-connections=%d" % max_conns,
-                          "--poll.max-per-client=2",
-                          "--push.max-size=1MiB",
-                          "--web.max-header-size=8KiB",
-                          "--web.read-timeout=1s", name="proxy-limits")
-    port = proxy.port
+# -------------------------------------------------- limits, one each ---
+# Each limit test starts its own proxy with only the flag it checks.
 
-    # Oversized poll body (the FQDN is at most 253 bytes; 1 KiB cap).
-    resp = t.http_request(port, "POST", "/poll", body=b"a" * 4000)
-    t.check_eq(resp.status, 413, "oversized poll body (%r)" % resp.body)
-    # Characters no FQDN has.
-    for bad in (b"bad host!", b"evil\"name", b"a/b", b"x" * 300):
-        resp = t.http_request(port, "POST", "/poll", body=bad)
-        t.check_eq(resp.status, 400, "poll body %r (%r)" % (bad[:20],
-                                                             resp.body))
-    # Oversized request head.
-    resp = t.http_request(port, "GET", "/metrics",
-                          headers={"X-Big": "b" * 9000})
-    t.check(resp.status in (400, 431), "oversized head: %r" % resp)
+LIM_FQDN = "lim.test"
 
-    # --poll.max-per-client: the third parked poll of one FQDN gets 429.
-    polls = [RawPoll(port, "lim.test") for _ in range(2)]
+
+def scrape_via_raw_poll(poll, port, path, scrape_fn=t.scrape, timeout_s=5,
+                        io_timeout=10):
+    """Starts a scrape of LIM_FQDN in a thread and takes it on poll (we
+    play the client): returns (thread, result dict, the scrape's Id)."""
+    th, out = in_thread(scrape_fn, port, LIM_FQDN + ":9100", path,
+                        timeout_s=timeout_s, io_timeout=io_timeout)
+    ans = poll.answer(5)
+    req, _ = t.parse_request_bytes(ans.body)
+    return th, out, req.header("Id")
+
+
+def recv_after_stall(s):
+    """Waits for what the proxy does with the stalled request on s:
+    returns (bytes read, b"" if closed or reset; seconds waited)."""
+    t0 = time.monotonic()
     try:
+        data = s.recv(4096)
+    except ConnectionResetError:
+        data = b""
+    return data, time.monotonic() - t0
+
+
+@runner.test
+def poll_body_over_1kib_413_bad_fqdn_400():
+    proxy = t.start_proxy(name="proxy-pollbody")
+    port = proxy.port
+    try:
+        # Oversized poll body (the FQDN is at most 253 bytes; 1 KiB cap).
+        resp = t.http_request(port, "POST", "/poll", body=b"a" * 4000)
+        t.check_eq(resp.status, 413, "oversized poll body (%r)" % resp.body)
+        # Characters no FQDN has.
+        for bad in (b"bad host!", b"evil\"name", b"a/b", b"x" * 300):
+            resp = t.http_request(port, "POST", "/poll", body=bad)
+            t.check_eq(resp.status, 400, "poll body %r (%r)" % (bad[:20],
+                                                                 resp.body))
+    finally:
+        proxy.stop()
+
+
+@runner.test
+def request_head_over_max_header_size_refused():
+    proxy = t.start_proxy("--web.max-header-size=8KiB", name="proxy-bighead")
+    try:
+        # Oversized request head.
+        resp = t.http_request(proxy.port, "GET", "/metrics",
+                              headers={"X-Big": "b" * 9000})
+        t.check(resp.status in (400, 431), "oversized head: %r" % resp)
+    finally:
+        proxy.stop()
+
+
+@runner.test
+def poll_max_per_client_429_at_once():
+    proxy = t.start_proxy("--poll.max-per-client=2", name="proxy-maxpolls")
+    port = proxy.port
+    polls = []
+    try:
+        # --poll.max-per-client: the third parked poll of one FQDN gets 429.
+        for _ in range(2):
+            polls.append(RawPoll(port, LIM_FQDN))
         wait_metric(port, "pushprox_polls_waiting", 2, 2)
         t0 = time.monotonic()
-        third = RawPoll(port, "lim.test")
+        third = RawPoll(port, LIM_FQDN)
+        polls.append(third)
         ans = third.answer(3)
         third.close()
         t.check_eq(ans.status, 429, "third poll (%r)" % ans.body)
         t.check("poll.max-per-client" in ans.text(), "429 body should name "
                 "the flag: %r" % ans.body)
         t.check(time.monotonic() - t0 < 0.5, "429 not at once")
+    finally:
+        for p in polls:
+            p.close()
+        proxy.stop()
+
+
+@runner.test
+def push_over_max_size_413_scrape_fails():
+    proxy = t.start_proxy("--push.max-size=1MiB", name="proxy-pushsize")
+    port = proxy.port
+    poll = RawPoll(port, LIM_FQDN)
+    try:
+        wait_metric(port, "pushprox_polls_waiting", 1, 2)
         # --push.max-size: a push over 1 MiB for a live scrape gets 413
         # and the scrape fails.
-        th, out = in_thread(t.scrape, port, "lim.test:9100", "/metrics",
-                            timeout_s=5, io_timeout=10)
-        ans = polls[0].answer(5)
-        req, _ = t.parse_request_bytes(ans.body)
+        th, out, sid = scrape_via_raw_poll(poll, port, "/metrics")
         big = 2 * MiB
-        msg = push_message(req.header("Id"), b"")
+        msg = push_message(sid, b"")
         msg = msg.replace(b"Content-Length: 0", b"Content-Length: %d" % big)
         s = t.connect(port)
         try:
             s.sendall(b"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: "
                       b"%d\r\n\r\n" % (len(msg) + big) + msg)
             chunk = b"x" * 65536
-            for _ in range((MiB + 2 * 65536) // 65536):
-                s.sendall(chunk)
+            try:
+                for _ in range((MiB + 2 * 65536) // 65536):
+                    s.sendall(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass    # the 413 came once past 1 MiB, and the close
             r = t.read_response(t._Reader(s, time.monotonic() + 5))
         finally:
             s.close()
@@ -792,34 +846,54 @@ def limits_enforced():
         t.check(got is None or got.status != 200 or
                 len(got.body) != big,
                 "the scraper got a complete answer: %r" % (got,))
+        t.check(pm(port, "pushprox_pushes_total", outcome="too_large") >= 1,
+                "too_large pushes not counted")
+    finally:
+        poll.close()
+        proxy.stop()
+
+
+@runner.test
+def pushed_head_over_max_header_size_400_good_push_relayed():
+    proxy = t.start_proxy("--web.max-header-size=8KiB",
+                          name="proxy-pushhead")
+    port = proxy.port
+    poll = RawPoll(port, LIM_FQDN)
+    try:
+        wait_metric(port, "pushprox_polls_waiting", 1, 2)
         # A pushed response whose head is over --web.max-header-size is
         # refused (400) without using up the scrape: a good push for the
         # same id is still relayed.
-        th2, out2 = in_thread(t.scrape, port, "lim.test:9100", "/h",
-                              timeout_s=5, io_timeout=10)
-        ans = polls[1].answer(5)
-        req, _ = t.parse_request_bytes(ans.body)
-        r = push(port, push_message(req.header("Id"), b"h 1\n",
+        th2, out2, sid = scrape_via_raw_poll(poll, port, "/h")
+        r = push(port, push_message(sid, b"h 1\n",
                                     extra=["X-Big: " + "b" * 9000]))
         t.check_eq(r.status, 400, "pushed head over 8KiB (%r)" % r.body)
         t.check("too large" in r.text(), "400 should say the head is too "
                 "large: %r" % r.body)
-        r = push(port, push_message(req.header("Id"), b"h 2\n"))
+        r = push(port, push_message(sid, b"h 2\n"))
         t.check_eq(r.status, 200, "good push after a bad one (%r)" % r.body)
         got = join(th2, out2, 10, "the scrape")[0]
         t.check_eq((got.status, got.body), (200, b"h 2\n"),
                    "scrape answered by the good push")
+    finally:
+        poll.close()
+        proxy.stop()
 
+
+@runner.test
+def stalled_push_cuts_its_scraper_after_read_timeout():
+    proxy = t.start_proxy("--web.read-timeout=1s", name="proxy-stallpush")
+    port = proxy.port
+    poll = RawPoll(port, LIM_FQDN)
+    try:
         # A push whose body stalls mid-relay is dropped after
         # --web.read-timeout, and its scraper is cut then, not at the
         # scrape deadline.
-        polls.append(RawPoll(port, "lim.test"))
         wait_metric(port, "pushprox_polls_waiting", 1, 2)
-        th, out = in_thread(stream_scrape, port, "lim.test:9100", "/m",
-                            timeout_s=10, io_timeout=15)
-        ans = polls[-1].answer(5)
-        req, _ = t.parse_request_bytes(ans.body)
-        msg = push_message(req.header("Id"), b"partial_metric 1\n" * 10)
+        th, out, sid = scrape_via_raw_poll(poll, port, "/m",
+                                           scrape_fn=stream_scrape,
+                                           timeout_s=10, io_timeout=15)
+        msg = push_message(sid, b"partial_metric 1\n" * 10)
         s = t.connect(port)
         try:
             s.sendall(b"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: "
@@ -835,67 +909,84 @@ def limits_enforced():
         t.check(0.8 < took < 2.5, "scraper of a stalled push cut after "
                 "%.2fs with --web.read-timeout=1s" % took)
     finally:
-        for p in polls:
-            p.close()
+        poll.close()
+        proxy.stop()
 
-    # A request that stalls mid-head is dropped after --web.read-timeout.
-    s = t.connect(port, timeout=5)
-    try:
-        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
-        t0 = time.monotonic()
-        try:
-            data = s.recv(4096)
-        except ConnectionResetError:
-            data = b""
-        took = time.monotonic() - t0
-        t.check(data == b"" or data.startswith(b"HTTP/1.1 408"),
-                "stalled head answered %r" % data[:100])
-        t.check(0.8 < took < 2.5, "stalled head dropped after %.2fs with "
-                "--web.read-timeout=1s" % took)
-    finally:
-        s.close()
-    # ... and so is a body that stalls.
-    s = t.connect(port, timeout=5)
-    try:
-        s.sendall(b"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: 100"
-                  b"\r\n\r\nHTTP/1.1 200 OK\r\n")
-        t0 = time.monotonic()
-        try:
-            data = s.recv(4096)
-        except ConnectionResetError:
-            data = b""
-        took = time.monotonic() - t0
-        t.check(0.8 < took < 2.5, "stalled body dropped after %.2fs" % took)
-    finally:
-        s.close()
 
-    # --web.max-connections: one connection too many gets 503 and is
-    # closed; the proxy serves again once connections go.
-    wait_metric(port, "pushprox_connections", 1, 3, op="eq")
-    socks = []
+@runner.test
+def stalled_request_head_dropped_after_read_timeout():
+    proxy = t.start_proxy("--web.read-timeout=1s", name="proxy-stallhead")
     try:
-        for _ in range(max_conns):
-            socks.append(t.connect(port))
-        time.sleep(0.3)
-        extra = t.connect(port)
-        socks.append(extra)
-        r = t.read_response(t._Reader(extra, time.monotonic() + 3))
-        t.check_eq(r.status, 503, "connection over the limit (%r)" % r.body)
-        t.check(extra.recv(10) == b"", "over-limit connection not closed")
-    finally:
-        for s in socks:
+        # A request that stalls mid-head is dropped after --web.read-timeout.
+        s = t.connect(proxy.port, timeout=5)
+        try:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            data, took = recv_after_stall(s)
+            t.check(data == b"" or data.startswith(b"HTTP/1.1 408"),
+                    "stalled head answered %r" % data[:100])
+            t.check(0.8 < took < 2.5, "stalled head dropped after %.2fs "
+                    "with --web.read-timeout=1s" % took)
+        finally:
             s.close()
-    t.wait_for(lambda: t.http_request(port, "GET", "/metrics",
-                                      timeout=1).status == 200, 3,
-               "the proxy to serve after the connection flood")
-    # Normal scrapes still work.
-    client = t.start_client(proxy_url(port), FQDN, name="client-limits",
-                            registered_at=port)
-    check_normal_scrape(port)
-    t.check(pm(port, "pushprox_pushes_total", outcome="too_large") >= 1,
-            "too_large pushes not counted")
-    proxy.stop()
-    client.stop()
+    finally:
+        proxy.stop()
+
+
+@runner.test
+def stalled_request_body_dropped_after_read_timeout():
+    proxy = t.start_proxy("--web.read-timeout=1s", name="proxy-stallbody")
+    try:
+        # A request whose body stalls is dropped after --web.read-timeout.
+        s = t.connect(proxy.port, timeout=5)
+        try:
+            s.sendall(b"POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                      b"100\r\n\r\nHTTP/1.1 200 OK\r\n")
+            data, took = recv_after_stall(s)
+            t.check(0.8 < took < 2.5, "stalled body dropped after %.2fs"
+                    % took)
+        finally:
+            s.close()
+    finally:
+        proxy.stop()
+
+
+@runner.test
+def max_connections_503_then_serves_again():
+    max_conns = 24
+    proxy = t.start_proxy("--web.max-connections=%d" % max_conns,
+                          name="proxy-maxconns")
+    port = proxy.port
+    client = None
+    try:
+        # --web.max-connections: one connection too many gets 503 and is
+        # closed; the proxy serves again once connections go.
+        wait_metric(port, "pushprox_connections", 1, 3, op="eq")
+        socks = []
+        try:
+            for _ in range(max_conns):
+                socks.append(t.connect(port))
+            time.sleep(0.3)
+            extra = t.connect(port)
+            socks.append(extra)
+            r = t.read_response(t._Reader(extra, time.monotonic() + 3))
+            t.check_eq(r.status, 503, "connection over the limit (%r)"
+                       % r.body)
+            t.check(extra.recv(10) == b"", "over-limit connection not "
+                    "closed")
+        finally:
+            for s in socks:
+                s.close()
+        t.wait_for(lambda: t.http_request(port, "GET", "/metrics",
+                                          timeout=1).status == 200, 3,
+                   "the proxy to serve after the connection flood")
+        # Normal scrapes still work.
+        client = t.start_client(proxy_url(port), FQDN, name="client-limits",
+                                registered_at=port)
+        check_normal_scrape(port)
+    finally:
+        proxy.stop()
+        if client is not None:
+            client.stop()
 
 
 @runner.test
