@@ -393,8 +393,9 @@ def ninety_five_headers_all_relayed():
 def pushed_head_over_cap_named():
     # Beyond the cap the push is refused (400 naming the limit and its
     # flag) without using up the scrape (the client may push again: see
-    # test_faults.py limits_enforced); if none comes, the scraper's 504
-    # names why, rather than a bare timeout.
+    # pushed_head_over_max_header_size_400_good_push_relayed in
+    # test_faults.py); if none comes, the scraper's 504 names why, rather
+    # than a bare timeout.
     hdrs = ["X-H-%03d: %s" % (i, "h" * 200) for i in range(90)]
     resp, presp, s, _ = relay(head("HTTP/1.1 200 OK", hdrs, BODY),
                               timeout_s=1)
