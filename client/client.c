@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "client.h"
+#include "clientstatus.h"
 #include "config.h"
 #include "curlev.h"
 #include "duration.h"
@@ -94,7 +95,7 @@ client_metrics_add(struct client *c)
 	procstat_register(r);
 }
 
-/* GET /metrics, nothing else. */
+/* GET /metrics, and GET or HEAD / (the status page, clientstatus.c). */
 static void
 client_http_request_cb(struct httpreq *req, void *arg)
 {
@@ -102,6 +103,17 @@ client_http_request_cb(struct httpreq *req, void *arg)
 	struct buf	 out;
 	const char	*target = httpreq_target(req);
 
+	if (target[0] == '/' && (target[1] == '\0' || target[1] == '?')) {
+		if (strcmp(httpreq_method(req), "GET") == 0 ||
+		    strcmp(httpreq_method(req), "HEAD") == 0)
+			clientstatus_reply(c, req);
+		else {
+			(void)httpreq_add_header(req, "Allow", "GET, HEAD");
+			httpreq_reply_text(req, 405,
+			    "405 method not allowed\n");
+		}
+		return;
+	}
 	if (strcmp(httpreq_method(req), "GET") != 0 ||
 	    strncmp(target, "/metrics", 8) != 0 ||
 	    (target[8] != '\0' && target[8] != '?')) {
@@ -235,6 +247,11 @@ client_new(struct event_base *base, const struct client_config *cfg)
 		goto fail;
 	}
 	client_metrics_add(c);
+	if ((c->status = clientstatus_new()) == NULL) {
+		log_error("cannot create the client", "err",
+		    "out of memory for its status page");
+		goto fail;
+	}
 	if ((c->net = netpolicy_new_env()) == NULL) {
 		log_error("cannot create the client", "err",
 		    "out of memory for its proxy settings");
@@ -293,11 +310,13 @@ client_start(struct client *c)
 		    c);
 		if (c->http == NULL ||
 		    httpserver_listen(c->http, c->cfg->metrics_addr) == -1) {
-			log_error("cannot serve metrics", "flag",
-			    "--metrics-addr", "addr", c->cfg->metrics_addr);
+			log_error("cannot serve metrics and the status page",
+			    "flag", "--metrics-addr", "addr",
+			    c->cfg->metrics_addr);
 			return -1;
 		}
-		log_info("serving metrics", "addr", c->cfg->metrics_addr);
+		log_info("serving metrics and the status page", "addr",
+		    c->cfg->metrics_addr);
 	}
 	for (size_t i = 0; i < c->npollers; i++)
 		poller_start(c->pollers[i]);
@@ -401,5 +420,6 @@ client_free(struct client *c)
 	if (c->grace != NULL)
 		event_free(c->grace);
 	metrics_free(c->metrics);
+	clientstatus_free(c->status);
 	free(c);
 }

@@ -26,6 +26,7 @@ struct job;
 struct httpserver;
 struct metrics;
 struct metric;
+struct clientstatus;
 struct client_config;
 struct targets;
 struct targetsctl;
@@ -67,6 +68,7 @@ struct client {
 	struct httpserver		*http;		/* NULL: no metrics-addr */
 	struct metrics			*metrics;
 	struct client_metrics		 m;
+	struct clientstatus		*status;	/* the page at GET / */
 	TAILQ_HEAD(, job)		 jobs;		/* owned by job.c */
 	size_t				 njobs;		/* in the list */
 	size_t				 ntargets;	/* target transfers running */

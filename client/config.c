@@ -48,7 +48,8 @@ static const struct flag_def config_flags[] = {
 	{ "fqdn", FLAG_STRING, NULL, 0, 0, NULL, OFF(fqdn), 0,
 	  "name to register under (default: this host's FQDN)" },
 	{ "metrics-addr", FLAG_STRING, ":9369", 0, 0, NULL, OFF(metrics_addr),
-	  0, "address to serve the client's own /metrics on (empty: off)" },
+	  0, "address to serve the client's own /metrics and status page (/) "
+	  "on (empty: off)" },
 	{ "proxy.retry.initial-wait", FLAG_DURATION,
 	  LIMIT_STR(LIMIT_RETRY_INITIAL_WAIT_S) "s", 10, MS_HOUR, NULL,
 	  OFF(retry_initial_ms), 0, "first wait after a failed poll; also the "

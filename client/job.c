@@ -20,6 +20,7 @@
 
 #include "allow.h"
 #include "client.h"
+#include "clientstatus.h"
 #include "config.h"
 #include "curlev.h"
 #include "fetch.h"
@@ -78,6 +79,7 @@ job_fail(struct job *j, int status, const char *msg)
 	log_warn("scrape failed", "id", j->req->id, "url", job_url(j),
 	    "err", msg);
 	j->errors |= JOB_ERR_SCRAPE;
+	j->answered = status;
 	job_set_state(j, JOB_PUSHING);
 	buf_release(&j->body);
 	buf_init(&j->body, LIMIT_ERROR_BODY_BYTES);
@@ -248,6 +250,7 @@ job_close(struct job *j, const char *why)
 	struct client	*c = j->c;
 	char		 ms[32];
 
+	clientstatus_record(c->status, j, why);
 	if (j->target != NULL) {
 		curlev_remove(c->cev, j->target);
 		curl_easy_cleanup(j->target);

@@ -63,6 +63,7 @@ struct job {
 	struct timespec		 start;		/* CLOCK_MONOTONIC */
 	bool			 admitted;	/* counted in c->ntargets */
 	unsigned		 errors;	/* JOB_ERR_* */
+	int			 answered;	/* job_fail's status, or 0 */
 	struct event		*kick;		/* window.c: deferred work */
 	struct buf		 body;		/* whole, or the window */
 	/* fetch.c: the target transfer. */

@@ -80,6 +80,9 @@ struct poller {
 	struct event		*timer;
 	int64_t			 backoff_ms;	/* last wait; 0 after success */
 	struct timespec		 sent_at;	/* CLOCK_MONOTONIC, last poll */
+	/* The last failed poll, for the status page (clientstatus.c). */
+	char			 last_err[LIMIT_CLIENT_STATUS_FIELD_BYTES];
+	time_t			 last_err_at;	/* wall clock; 0: none yet */
 };
 
 static void poller_send(struct poller *);
@@ -203,6 +206,12 @@ poller_backoff(struct poller *p, long status, const char *ctype,
 	    head, "err", err, "retry_in", wait);
 	metric_add(p->c->m.poll_errors, 1);
 	metric_add(p->c->m.proxy_poll_errors, 1, p->px->url_log);
+	if (status != 0)
+		snprintf(p->last_err, sizeof(p->last_err), "HTTP %ld: %s",
+		    status, err);
+	else
+		snprintf(p->last_err, sizeof(p->last_err), "%s", err);
+	p->last_err_at = time(NULL);
 	poller_set_up(p, false);
 	poller_set_state(p, POLLER_BACKOFF);
 	duration_to_timeval(ms, &tv);
@@ -513,6 +522,25 @@ bool
 poller_polling(const struct poller *p)
 {
 	return p->state == POLLER_POLLING;
+}
+
+const char *
+poller_state_name(const struct poller *p)
+{
+	return poller_state_names[p->state];
+}
+
+const char *
+poller_advert_state_name(const struct poller *p)
+{
+	return advertise_state_names[p->adv.state];
+}
+
+const char *
+poller_last_error(const struct poller *p, time_t *at)
+{
+	*at = p->last_err_at;
+	return p->last_err_at != 0 ? p->last_err : NULL;
 }
 
 void

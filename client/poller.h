@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 struct client;
 struct config_proxy;
@@ -53,6 +54,15 @@ bool poller_up(const struct poller *p);
 
 /* Whether a poll is in flight (parked at the proxy) now. */
 bool poller_polling(const struct poller *p);
+
+/* Its state's name (polling, backoff, ...), for the status page. */
+const char *poller_state_name(const struct poller *p);
+
+/* What it knows of the proxy's advertisement support (advertise.h). */
+const char *poller_advert_state_name(const struct poller *p);
+
+/* Why its last failed poll failed and when (*at), or NULL: none yet. */
+const char *poller_last_error(const struct poller *p, time_t *at);
 
 /*
  * The back-off after a failed poll, given the previous one (0 for the

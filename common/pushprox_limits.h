@@ -200,6 +200,15 @@
 #define LIMIT_ALLOW_PATTERN_BYTES   2048          /* fixed: one pattern */
 #define LIMIT_CLIENT_METRICS_BYTES  (4 * 1024 * 1024) /* fixed: /metrics */
 #define LIMIT_CLIENT_METRICS_CONNECTIONS 64       /* fixed: its listener */
+#define LIMIT_CLIENT_STATUS_SCRAPES 32            /* fixed: last scrapes on
+                                                     the client's status page
+                                                     (GET / of the client) */
+#define LIMIT_CLIENT_STATUS_FIELD_BYTES 256       /* fixed: a URL or message
+                                                     kept per scrape or proxy
+                                                     for it (longer: cut) */
+#define LIMIT_CLIENT_STATUS_PAGE_MIB 8            /* fixed: one client status
+                                                     page (its targets and
+                                                     labels included) */
 
 /*
  * Targets and advertisements (issue 10; docs/protocol.md).  The flagged

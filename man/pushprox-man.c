@@ -183,8 +183,10 @@ static const struct manpage_doc client_doc = {
 	    "the proxy it came from (an HA pair of proxies, or shards behind "
 	    "a load balancer). Every request it sends carries its FQDN in a "
 	    "Pushprox-Fqdn header.\n\n"
-	    "Its own metrics are served on --metrics-addr. Logs go to "
-	    "standard error, one logfmt (or JSON) line each.",
+	    "Its own metrics (GET /metrics) and a status page (GET /: its "
+	    "proxies, targets and last scrapes) are served on "
+	    "--metrics-addr. Logs go to standard error, one logfmt (or JSON) "
+	    "line each.",
 	.sections = client_sections,
 	.nsections = sizeof(client_sections) / sizeof(client_sections[0]),
 	.see_also = client_see_also,
