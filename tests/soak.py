@@ -29,6 +29,7 @@ clients.
 """
 
 import argparse
+import gzip
 import heapq
 import os
 import random
@@ -400,7 +401,11 @@ class Book:
         if raw:
             try:
                 resp, _ = t.parse_response_bytes(raw)
-            except Exception as e:  # a truncated answer
+                # Prometheus sends Accept-Encoding: gzip, so the client
+                # may push a gzip body; compare what Prometheus would read.
+                if resp.header("Content-Encoding", "").lower() == "gzip":
+                    resp.body = gzip.decompress(resp.body)
+            except Exception as e:  # a truncated or undecodable answer
                 if err is None:
                     err = "unparsable answer: %s" % e
         with self.lock:
