@@ -1,13 +1,11 @@
 /*
  * Reading targets files.  libyaml's document API gives a node tree that
  * we walk against the schema, failing on the first problem with its line
- * (the model of common/webconfig.c).  Every value is checked here, so a
- * target that leaves this file is valid: its name, its URL (http or https,
- * parsed by common/url.c), its labels (common/labels.c), its TLS settings.
+ * (with common/yamlstrict.c, as common/webconfig.c does).  Every value is
+ * checked here, so a target that leaves this file is valid: its name, its
+ * URL (http or https, parsed by common/url.c), its labels
+ * (common/labels.c), its TLS settings.
  */
-#include <errno.h>
-#include <libgen.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,158 +15,31 @@
 #include "advert.h"
 #include "pushprox_limits.h"
 #include "targetsfile.h"
-
-struct targetsfile_parse {
-	yaml_document_t	*doc;
-	const char	*path;
-	char		*dir;
-	char		*err;
-	size_t		 errlen;
-	int		 failed;
-};
+#include "yamlstrict.h"
 
 static int
-targetsfile_fail(struct targetsfile_parse *p, const yaml_node_t *n,
-    const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int
-targetsfile_fail(struct targetsfile_parse *p, const yaml_node_t *n,
-    const char *key, const char *fmt, ...)
-{
-	char why[512];
-	va_list ap;
-
-	if (p->failed)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	snprintf(p->err, p->errlen, "%s: line %lu: %s%s%s", p->path,
-	    n != NULL ? (unsigned long)n->start_mark.line + 1 : 0UL,
-	    key != NULL ? key : "", key != NULL ? ": " : "", why);
-	p->failed = 1;
-	return -1;
-}
-
-static const char *
-targetsfile_scalar(const yaml_node_t *n)
-{
-	return n != NULL && n->type == YAML_SCALAR_NODE ?
-	    (const char *)n->data.scalar.value : NULL;
-}
-
-/* "key:" with no value, or null / ~. */
-static int
-targetsfile_is_null(const yaml_node_t *n)
-{
-	const char *s = targetsfile_scalar(n);
-
-	return s != NULL && (*s == '\0' || strcmp(s, "null") == 0 ||
-	    strcmp(s, "~") == 0) && n->data.scalar.style ==
-	    YAML_PLAIN_SCALAR_STYLE;
-}
-
-static yaml_node_t *
-targetsfile_node(struct targetsfile_parse *p, int id)
-{
-	return yaml_document_get_node(p->doc, id);
-}
-
-/*
- * Checks that map is a mapping with text keys given once, each one of
- * known (NULL-terminated).  what names the mapping in errors.
- */
-static int
-targetsfile_keys(struct targetsfile_parse *p, const yaml_node_t *map,
-    const char *what, const char *const *known, const char *list)
-{
-	yaml_node_pair_t *a, *b;
-	const char *k, *kb;
-	size_t i;
-
-	if (map->type != YAML_MAPPING_NODE)
-		return targetsfile_fail(p, map, what, "must be a mapping (%s)",
-		    list);
-	for (a = map->data.mapping.pairs.start;
-	    a < map->data.mapping.pairs.top; a++) {
-		if ((k = targetsfile_scalar(targetsfile_node(p, a->key))) ==
-		    NULL)
-			return targetsfile_fail(p, targetsfile_node(p, a->key),
-			    what, "keys must be text");
-		for (i = 0; known[i] != NULL && strcmp(k, known[i]) != 0; i++)
-			;
-		if (known[i] == NULL)
-			return targetsfile_fail(p, targetsfile_node(p, a->key),
-			    k, "unknown key in %s (known: %s)", what, list);
-		for (b = map->data.mapping.pairs.start; b < a; b++) {
-			kb = targetsfile_scalar(targetsfile_node(p, b->key));
-			if (kb != NULL && strcmp(k, kb) == 0)
-				return targetsfile_fail(p,
-				    targetsfile_node(p, a->key), k,
-				    "duplicate key");
-		}
-	}
-	return 0;
-}
-
-/* The value of key in map (checked by targetsfile_keys), or NULL. */
-static yaml_node_t *
-targetsfile_get(struct targetsfile_parse *p, const yaml_node_t *map,
-    const char *key)
-{
-	yaml_node_pair_t *pair;
-	const char *k;
-
-	for (pair = map->data.mapping.pairs.start;
-	    pair < map->data.mapping.pairs.top; pair++) {
-		k = targetsfile_scalar(targetsfile_node(p, pair->key));
-		if (k != NULL && strcmp(k, key) == 0) {
-			yaml_node_t *v = targetsfile_node(p, pair->value);
-
-			return targetsfile_is_null(v) ? NULL : v;
-		}
-	}
-	return NULL;
-}
-
-static int
-targetsfile_string(struct targetsfile_parse *p, const yaml_node_t *n,
+targetsfile_string(struct yamlstrict *p, const yaml_node_t *n,
     const char *key, char **out)
 {
-	const char *v = targetsfile_scalar(n);
+	const char *v = yamlstrict_scalar(n);
 
 	if (v == NULL || *v == '\0')
-		return targetsfile_fail(p, n, key, "must be non-empty text");
+		return yamlstrict_fail(p, n, key, "must be non-empty text");
 	if ((*out = strdup(v)) == NULL)
-		return targetsfile_fail(p, n, key, "out of memory");
+		return yamlstrict_fail(p, n, key, "out of memory");
 	return 0;
 }
 
 /* A path, resolved against the folder of the file being read. */
 static int
-targetsfile_path(struct targetsfile_parse *p, const yaml_node_t *n,
+targetsfile_path(struct yamlstrict *p, const yaml_node_t *n,
     const char *key, char **out)
 {
-	const char *v = targetsfile_scalar(n);
-	size_t len;
-
-	if (v == NULL || *v == '\0')
-		return targetsfile_fail(p, n, key, "must be a path");
-	if (*v == '/')
-		*out = strdup(v);
-	else {
-		len = strlen(p->dir) + 1 + strlen(v) + 1;
-		if ((*out = malloc(len)) != NULL)
-			snprintf(*out, len, "%s/%s", p->dir, v);
-	}
-	if (*out == NULL)
-		return targetsfile_fail(p, n, key, "out of memory");
-	return 0;
+	return yamlstrict_path(p, n, key, "must be a path", out);
 }
 
 static int
-targetsfile_labels(struct targetsfile_parse *p, const yaml_node_t *map,
+targetsfile_labels(struct yamlstrict *p, const yaml_node_t *map,
     struct labels *ls)
 {
 	yaml_node_pair_t *pair;
@@ -177,26 +48,26 @@ targetsfile_labels(struct targetsfile_parse *p, const yaml_node_t *map,
 	char why[512];
 
 	if (map->type != YAML_MAPPING_NODE)
-		return targetsfile_fail(p, map, "labels", "must be a mapping "
+		return yamlstrict_fail(p, map, "labels", "must be a mapping "
 		    "of name: value");
 	for (pair = map->data.mapping.pairs.start;
 	    pair < map->data.mapping.pairs.top; pair++) {
-		k = targetsfile_node(p, pair->key);
-		v = targetsfile_node(p, pair->value);
-		if ((name = targetsfile_scalar(k)) == NULL)
-			return targetsfile_fail(p, k, "labels",
+		k = yamlstrict_node(p, pair->key);
+		v = yamlstrict_node(p, pair->value);
+		if ((name = yamlstrict_scalar(k)) == NULL)
+			return yamlstrict_fail(p, k, "labels",
 			    "names must be text");
-		if ((value = targetsfile_scalar(v)) == NULL)
-			return targetsfile_fail(p, v, name,
+		if ((value = yamlstrict_scalar(v)) == NULL)
+			return yamlstrict_fail(p, v, name,
 			    "label values must be text");
 		if (labels_set(ls, name, value, false, why, sizeof(why)) == -1)
-			return targetsfile_fail(p, k, "labels", "%s", why);
+			return yamlstrict_fail(p, k, "labels", "%s", why);
 	}
 	return 0;
 }
 
 static int
-targetsfile_tls(struct targetsfile_parse *p, const yaml_node_t *map,
+targetsfile_tls(struct yamlstrict *p, const yaml_node_t *map,
     struct target *t)
 {
 	static const char *const known[] = { "ca_file", "cert_file",
@@ -206,41 +77,41 @@ targetsfile_tls(struct targetsfile_parse *p, const yaml_node_t *map,
 	const yaml_node_t *v;
 	const char *s;
 
-	if (targetsfile_keys(p, map, "tls", known, list) == -1)
+	if (yamlstrict_keys(p, map, "tls", known, list) == -1)
 		return -1;
 	t->has_tls = true;
-	if (((v = targetsfile_get(p, map, "ca_file")) != NULL &&
+	if (((v = yamlstrict_get(p, map, "ca_file")) != NULL &&
 	    targetsfile_path(p, v, "ca_file", &t->tls.ca_file) == -1) ||
-	    ((v = targetsfile_get(p, map, "cert_file")) != NULL &&
+	    ((v = yamlstrict_get(p, map, "cert_file")) != NULL &&
 	    targetsfile_path(p, v, "cert_file", &t->tls.cert_file) == -1) ||
-	    ((v = targetsfile_get(p, map, "key_file")) != NULL &&
+	    ((v = yamlstrict_get(p, map, "key_file")) != NULL &&
 	    targetsfile_path(p, v, "key_file", &t->tls.key_file) == -1) ||
-	    ((v = targetsfile_get(p, map, "server_name")) != NULL &&
+	    ((v = yamlstrict_get(p, map, "server_name")) != NULL &&
 	    targetsfile_string(p, v, "server_name", &t->tls.server_name) ==
 	    -1))
 		return -1;
-	if ((v = targetsfile_get(p, map, "insecure_skip_verify")) != NULL) {
-		s = targetsfile_scalar(v);
+	if ((v = yamlstrict_get(p, map, "insecure_skip_verify")) != NULL) {
+		s = yamlstrict_scalar(v);
 		if (s != NULL && strcmp(s, "true") == 0)
 			t->tls.insecure_skip_verify = true;
 		else if (s == NULL || strcmp(s, "false") != 0)
-			return targetsfile_fail(p, v, "insecure_skip_verify",
+			return yamlstrict_fail(p, v, "insecure_skip_verify",
 			    "must be true or false");
 	}
 	if ((t->tls.cert_file == NULL) != (t->tls.key_file == NULL))
-		return targetsfile_fail(p, map, "tls", "cert_file and key_file "
+		return yamlstrict_fail(p, map, "tls", "cert_file and key_file "
 		    "go together");
 	return 0;
 }
 
 static int
-targetsfile_source(struct targetsfile_parse *p, const yaml_node_t *n,
+targetsfile_source(struct yamlstrict *p, const yaml_node_t *n,
     char **out)
 {
 	size_t len = strlen(p->path) + 24;
 
 	if ((*out = malloc(len)) == NULL)
-		return targetsfile_fail(p, n, NULL, "out of memory");
+		return yamlstrict_fail(p, n, NULL, "out of memory");
 	snprintf(*out, len, "%s:%lu", p->path,
 	    (unsigned long)n->start_mark.line + 1);
 	return 0;
@@ -248,7 +119,7 @@ targetsfile_source(struct targetsfile_parse *p, const yaml_node_t *n,
 
 /* One `targets` entry into t (zeroed by the caller). */
 static int
-targetsfile_target(struct targetsfile_parse *p, const yaml_node_t *map,
+targetsfile_target(struct yamlstrict *p, const yaml_node_t *map,
     struct target *t, enum targets_origin origin)
 {
 	static const char *const known[] = { "name", "url", "labels",
@@ -259,36 +130,36 @@ targetsfile_target(struct targetsfile_parse *p, const yaml_node_t *map,
 
 	labels_init(&t->labels);
 	t->origin = origin;
-	if (targetsfile_keys(p, map, "target", known, list) == -1 ||
+	if (yamlstrict_keys(p, map, "target", known, list) == -1 ||
 	    targetsfile_source(p, map, &t->source) == -1)
 		return -1;
-	if ((v = targetsfile_get(p, map, "name")) == NULL)
-		return targetsfile_fail(p, map, "name", "required");
+	if ((v = yamlstrict_get(p, map, "name")) == NULL)
+		return yamlstrict_fail(p, map, "name", "required");
 	if (targetsfile_string(p, v, "name", &t->name) == -1)
 		return -1;
 	if (!advert_name_ok(t->name, &why))
-		return targetsfile_fail(p, v, "name", "\"%s\": %s", t->name,
+		return yamlstrict_fail(p, v, "name", "\"%s\": %s", t->name,
 		    why);
-	if ((v = targetsfile_get(p, map, "url")) == NULL)
-		return targetsfile_fail(p, map, "url", "required (target %s)",
+	if ((v = yamlstrict_get(p, map, "url")) == NULL)
+		return yamlstrict_fail(p, map, "url", "required (target %s)",
 		    t->name);
 	if (targetsfile_string(p, v, "url", &t->url) == -1)
 		return -1;
 	if (url_parse(t->url, &t->u, &why) == -1)
-		return targetsfile_fail(p, v, "url", "\"%s\": %s (an absolute "
+		return yamlstrict_fail(p, v, "url", "\"%s\": %s (an absolute "
 		    "http:// or https:// URL)", t->url, why);
 	if (!url_connectable(&t->u))
-		return targetsfile_fail(p, v, "url", "\"%s\": port 0 is the "
+		return yamlstrict_fail(p, v, "url", "\"%s\": port 0 is the "
 		    "named-target route, not a port to connect to", t->url);
-	if ((v = targetsfile_get(p, map, "labels")) != NULL &&
+	if ((v = yamlstrict_get(p, map, "labels")) != NULL &&
 	    targetsfile_labels(p, v, &t->labels) == -1)
 		return -1;
-	if ((v = targetsfile_get(p, map, "unix_socket")) != NULL &&
+	if ((v = yamlstrict_get(p, map, "unix_socket")) != NULL &&
 	    targetsfile_path(p, v, "unix_socket", &t->unix_socket) == -1)
 		return -1;
-	if ((v = targetsfile_get(p, map, "tls")) != NULL) {
+	if ((v = yamlstrict_get(p, map, "tls")) != NULL) {
 		if (strcmp(t->u.scheme, "https") != 0)
-			return targetsfile_fail(p, v, "tls", "only for https "
+			return yamlstrict_fail(p, v, "tls", "only for https "
 			    "URLs (target %s is %s)", t->name, t->url);
 		if (targetsfile_tls(p, v, t) == -1)
 			return -1;
@@ -298,33 +169,33 @@ targetsfile_target(struct targetsfile_parse *p, const yaml_node_t *map,
 
 /* A sequence of entries (or, for an included file, one) onto *v. */
 static int
-targetsfile_targets(struct targetsfile_parse *p, const yaml_node_t *n,
+targetsfile_targets(struct yamlstrict *p, const yaml_node_t *n,
     struct target **v, size_t *nv, size_t max, enum targets_origin origin)
 {
 	yaml_node_item_t *it, *start, *top, one;
 	struct target *nt;
 
 	if (n->type == YAML_MAPPING_NODE && origin == TARGETS_INCLUDE) {
-		one = (yaml_node_item_t)(n - p->doc->nodes.start + 1);
+		one = (yaml_node_item_t)(n - p->document.nodes.start + 1);
 		start = &one;
 		top = start + 1;
 	} else if (n->type == YAML_SEQUENCE_NODE) {
 		start = n->data.sequence.items.start;
 		top = n->data.sequence.items.top;
 	} else
-		return targetsfile_fail(p, n, "targets", "must be a list of "
+		return yamlstrict_fail(p, n, "targets", "must be a list of "
 		    "targets");
 	for (it = start; it < top; it++) {
 		if (*nv >= max)
-			return targetsfile_fail(p, targetsfile_node(p, *it),
+			return yamlstrict_fail(p, yamlstrict_node(p, *it),
 			    "targets", "more than %zu targets", max);
 		if ((nt = reallocarray(*v, *nv + 1, sizeof(*nt))) == NULL)
-			return targetsfile_fail(p, n, "targets",
+			return yamlstrict_fail(p, n, "targets",
 			    "out of memory");
 		*v = nt;
 		memset(&nt[*nv], 0, sizeof(*nt));
 		(*nv)++;
-		if (targetsfile_target(p, targetsfile_node(p, *it),
+		if (targetsfile_target(p, yamlstrict_node(p, *it),
 		    &nt[*nv - 1], origin) == -1)
 			return -1;
 	}
@@ -332,7 +203,7 @@ targetsfile_targets(struct targetsfile_parse *p, const yaml_node_t *n,
 }
 
 static int
-targetsfile_sockdirs(struct targetsfile_parse *p, const yaml_node_t *n,
+targetsfile_sockdirs(struct yamlstrict *p, const yaml_node_t *n,
     struct targets *spec)
 {
 	static const char *const known[] = { "dir", "path", "labels", NULL };
@@ -341,37 +212,37 @@ targetsfile_sockdirs(struct targetsfile_parse *p, const yaml_node_t *n,
 	const yaml_node_t *map, *v;
 
 	if (n->type != YAML_SEQUENCE_NODE)
-		return targetsfile_fail(p, n, "socket_dirs", "must be a list "
+		return yamlstrict_fail(p, n, "socket_dirs", "must be a list "
 		    "of {dir, path, labels}");
 	for (it = n->data.sequence.items.start;
 	    it < n->data.sequence.items.top; it++) {
-		map = targetsfile_node(p, *it);
+		map = yamlstrict_node(p, *it);
 		if ((sd = reallocarray(spec->sockdirs, spec->nsockdirs + 1,
 		    sizeof(*sd))) == NULL)
-			return targetsfile_fail(p, n, "socket_dirs",
+			return yamlstrict_fail(p, n, "socket_dirs",
 			    "out of memory");
 		spec->sockdirs = sd;
 		sd = &sd[spec->nsockdirs++];
 		memset(sd, 0, sizeof(*sd));
 		labels_init(&sd->labels);
-		if (targetsfile_keys(p, map, "socket_dirs", known,
+		if (yamlstrict_keys(p, map, "socket_dirs", known,
 		    "dir, path, labels") == -1 ||
 		    targetsfile_source(p, map, &sd->source) == -1)
 			return -1;
-		if ((v = targetsfile_get(p, map, "dir")) == NULL)
-			return targetsfile_fail(p, map, "dir", "required");
+		if ((v = yamlstrict_get(p, map, "dir")) == NULL)
+			return yamlstrict_fail(p, map, "dir", "required");
 		if (targetsfile_path(p, v, "dir", &sd->dir) == -1)
 			return -1;
-		if ((v = targetsfile_get(p, map, "path")) != NULL) {
+		if ((v = yamlstrict_get(p, map, "path")) != NULL) {
 			if (targetsfile_string(p, v, "path", &sd->path) == -1)
 				return -1;
 			if (sd->path[0] != '/' || strpbrk(sd->path, " #") !=
 			    NULL)
-				return targetsfile_fail(p, v, "path", "must "
+				return yamlstrict_fail(p, v, "path", "must "
 				    "start with / and hold no space or #");
 		} else if ((sd->path = strdup("/metrics")) == NULL)
-			return targetsfile_fail(p, map, "path", "out of memory");
-		if ((v = targetsfile_get(p, map, "labels")) != NULL &&
+			return yamlstrict_fail(p, map, "path", "out of memory");
+		if ((v = yamlstrict_get(p, map, "labels")) != NULL &&
 		    targetsfile_labels(p, v, &sd->labels) == -1)
 			return -1;
 	}
@@ -379,24 +250,24 @@ targetsfile_sockdirs(struct targetsfile_parse *p, const yaml_node_t *n,
 }
 
 static int
-targetsfile_includes(struct targetsfile_parse *p, const yaml_node_t *n,
+targetsfile_includes(struct yamlstrict *p, const yaml_node_t *n,
     struct targets *spec)
 {
 	yaml_node_item_t *it;
 	char **inc;
 
 	if (n->type != YAML_SEQUENCE_NODE)
-		return targetsfile_fail(p, n, "include", "must be a list of "
+		return yamlstrict_fail(p, n, "include", "must be a list of "
 		    "directories");
 	for (it = n->data.sequence.items.start;
 	    it < n->data.sequence.items.top; it++) {
 		if ((inc = reallocarray(spec->includes, spec->nincludes + 1,
 		    sizeof(*inc))) == NULL)
-			return targetsfile_fail(p, n, "include",
+			return yamlstrict_fail(p, n, "include",
 			    "out of memory");
 		spec->includes = inc;
 		inc[spec->nincludes] = NULL;
-		if (targetsfile_path(p, targetsfile_node(p, *it), "include",
+		if (targetsfile_path(p, yamlstrict_node(p, *it), "include",
 		    &inc[spec->nincludes]) == -1)
 			return -1;
 		spec->nincludes++;
@@ -405,28 +276,29 @@ targetsfile_includes(struct targetsfile_parse *p, const yaml_node_t *n,
 }
 
 static int
-targetsfile_root(struct targetsfile_parse *p, struct targets *spec)
+targetsfile_root(struct yamlstrict *p, struct targets *spec)
 {
 	static const char *const known[] = { "labels", "targets",
 	    "socket_dirs", "include", NULL };
-	const yaml_node_t *root = yaml_document_get_root_node(p->doc), *v;
+	const yaml_node_t *root, *v;
 
+	root = yaml_document_get_root_node(&p->document);
 	if (root == NULL)
 		return 0;	/* an empty file: no targets */
-	if (targetsfile_keys(p, root, "the file", known,
+	if (yamlstrict_keys(p, root, "the file", known,
 	    "labels, targets, socket_dirs, include") == -1)
 		return -1;
-	if ((v = targetsfile_get(p, root, "labels")) != NULL &&
+	if ((v = yamlstrict_get(p, root, "labels")) != NULL &&
 	    targetsfile_labels(p, v, &spec->labels) == -1)
 		return -1;
-	if ((v = targetsfile_get(p, root, "targets")) != NULL &&
+	if ((v = yamlstrict_get(p, root, "targets")) != NULL &&
 	    targetsfile_targets(p, v, &spec->statics, &spec->nstatics,
 	    spec->limits.max_targets, TARGETS_STATIC) == -1)
 		return -1;
-	if ((v = targetsfile_get(p, root, "socket_dirs")) != NULL &&
+	if ((v = yamlstrict_get(p, root, "socket_dirs")) != NULL &&
 	    targetsfile_sockdirs(p, v, spec) == -1)
 		return -1;
-	if ((v = targetsfile_get(p, root, "include")) != NULL &&
+	if ((v = yamlstrict_get(p, root, "include")) != NULL &&
 	    targetsfile_includes(p, v, spec) == -1)
 		return -1;
 	return 0;
@@ -438,60 +310,21 @@ targetsfile_root(struct targetsfile_parse *p, struct targets *spec)
  */
 static int
 targetsfile_read(const char *path, char *err, size_t errlen,
-    int (*fn)(struct targetsfile_parse *, void *), void *arg)
+    int (*fn)(struct yamlstrict *, void *), void *arg)
 {
-	struct targetsfile_parse p = { .path = path, .err = err,
-	    .errlen = errlen };
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	char *copy = NULL;
-	FILE *f;
-	long size;
-	int rv = -1;
+	struct yamlstrict p;
+	int rv;
 
-	if ((f = fopen(path, "rb")) == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
+	if (yamlstrict_load(&p, path, LIMIT_MAX_TARGETS_FILE_BYTES, "1 MiB",
+	    err, errlen) == -1)
 		return -1;
-	}
-	if (fseek(f, 0, SEEK_END) == -1 || (size = ftell(f)) < 0 ||
-	    size > LIMIT_MAX_TARGETS_FILE_BYTES ||
-	    fseek(f, 0, SEEK_SET) == -1) {
-		snprintf(err, errlen, "%s: cannot read, or larger than 1 MiB",
-		    path);
-		fclose(f);
-		return -1;
-	}
-	if (!yaml_parser_initialize(&parser)) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		fclose(f);
-		return -1;
-	}
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "%s: line %lu: invalid YAML: %s", path,
-		    (unsigned long)parser.problem_mark.line + 1,
-		    parser.problem != NULL ? parser.problem : "parse error");
-		yaml_parser_delete(&parser);
-		fclose(f);
-		return -1;
-	}
-	p.doc = &doc;
-	if ((copy = strdup(path)) == NULL ||
-	    (p.dir = strdup(dirname(copy))) == NULL)
-		snprintf(err, errlen, "%s: out of memory", path);
-	else
-		rv = fn(&p, arg);
-	free(copy);
-	free(p.dir);
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	fclose(f);
+	rv = fn(&p, arg);
+	yamlstrict_close(&p);
 	return rv;
 }
 
 static int
-targetsfile_main_cb(struct targetsfile_parse *p, void *arg)
+targetsfile_main_cb(struct yamlstrict *p, void *arg)
 {
 	return targetsfile_root(p, arg);
 }
@@ -510,10 +343,10 @@ struct targetsfile_include {
 };
 
 static int
-targetsfile_include_cb(struct targetsfile_parse *p, void *arg)
+targetsfile_include_cb(struct yamlstrict *p, void *arg)
 {
 	struct targetsfile_include *inc = arg;
-	const yaml_node_t *root = yaml_document_get_root_node(p->doc);
+	const yaml_node_t *root = yaml_document_get_root_node(&p->document);
 
 	if (root == NULL)
 		return 0;	/* empty: no targets (yet) */
