@@ -47,7 +47,7 @@ typedef void (*advertise_done_cb)(void *arg, enum advertise_outcome o);
 struct advertise {
 	enum advertise_state		 state;
 	char				 refused[ADVERT_MAX_TAG + 1];
-	bool				 told_unsupported;	/* logged once */
+	bool				 told_unsupported; /* logged once */
 	/* The transfer. */
 	struct client			*c;
 	const struct config_proxy	*px;
@@ -55,9 +55,9 @@ struct advertise {
 	void				*arg;
 	CURL				*easy;
 	struct curl_slist		*hdrs;
-	struct buf			 answer;	/* first bytes, for logs */
+	struct buf			 answer; /* first bytes, for logs */
 	char				 errbuf[CURL_ERROR_SIZE];
-	char				 tag[ADVERT_MAX_TAG + 1];	/* sent */
+	char				 tag[ADVERT_MAX_TAG + 1]; /* sent */
 	bool				 again;	/* the set changed meanwhile */
 };
 

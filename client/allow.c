@@ -228,8 +228,9 @@ allow_explain(const struct allow *a, uint16_t port, const char *path,
 		path_ok = path_ok || allow_rule_path_match(&a->rules[i], path);
 	}
 	if (!port_ok && !path_ok)
-		allow_appendf(out, outlen, &off, "port %u and path %.*s are not "
-		    "allowed", (unsigned)port, LIMIT_LOG_PATH_BYTES, path);
+		allow_appendf(out, outlen, &off, "port %u and path %.*s "
+		    "are not allowed", (unsigned)port, LIMIT_LOG_PATH_BYTES,
+		    path);
 	else if (!port_ok)
 		allow_appendf(out, outlen, &off, "port %u is not allowed",
 		    (unsigned)port);
@@ -249,8 +250,8 @@ allow_explain(const struct allow *a, uint16_t port, const char *path,
 		    a->rules[i].pattern)) {
 			off = keep;
 			out[off] = '\0';
-			allow_appendf(out, outlen, &off, "%s...)", i > 0 ? ", " :
-			    "");
+			allow_appendf(out, outlen, &off, "%s...)",
+			    i > 0 ? ", " : "");
 			return;
 		}
 	}

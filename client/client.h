@@ -63,17 +63,18 @@ struct client {
 	struct curlev			*cev;
 	struct poller			**pollers;	/* one per proxy */
 	size_t				 npollers;
-	char				*fqdn_header;	/* "Pushprox-Fqdn: ..." */
+	char				*fqdn_header; /* "Pushprox-Fqdn: ..." */
 	struct client_advert		 advert;
-	struct httpserver		*http;		/* NULL: no metrics-addr */
+	struct httpserver		*http; /* NULL: no metrics-addr */
 	struct metrics			*metrics;
 	struct client_metrics		 m;
 	struct clientstatus		*status;	/* the page at GET / */
 	TAILQ_HEAD(, job)		 jobs;		/* owned by job.c */
 	size_t				 njobs;		/* in the list */
-	size_t				 ntargets;	/* target transfers running */
+	/* target transfers running */
+	size_t				 ntargets;
 	struct event			*grace;		/* shutdown deadline */
-	bool				 draining;	/* grace over: 503s pushed */
+	bool				 draining; /* grace over: 503s pushed */
 	bool				 stopping;
 	/*
 	 * --targets.file (issue 10): the current set, NULL without the flag.

@@ -336,7 +336,8 @@ clientstatus_targets(struct buf *out, struct client *c)
 	rc |= clientstatus_labels(out, &c->cfg->labels);
 	rc |= buf_puts(out, "</p>\n");
 	if (ts == NULL)
-		return rc | buf_puts(out, "<p id=\"no-targets\">No targets file: "
+		return rc | buf_puts(out,
+		    "<p id=\"no-targets\">No targets file: "
 		    "scrapes its own FQDN (the URLs the proxy sends, as the Go "
 		    "client does).</p>\n");
 	rc |= buf_puts(out, "<p>Targets file <code>");
@@ -368,7 +369,8 @@ clientstatus_targets(struct buf *out, struct client *c)
 		rc |= buf_puts(out, "</td></tr>\n");
 	}
 	if (ts->n == 0)
-		rc |= buf_puts(out, "<tr><td colspan=\"4\" class=\"muted\">none "
+		rc |= buf_puts(out,
+		    "<tr><td colspan=\"4\" class=\"muted\">none "
 		    "now</td></tr>\n");
 	return rc | buf_puts(out, "</tbody></table>\n");
 }
@@ -394,7 +396,8 @@ clientstatus_scrapes(struct buf *out, const struct clientstatus *s)
 		clientstatus_time(e->at, when, sizeof(when));
 		duration_format(e->ms, dur, sizeof(dur));
 		snprintf(size, sizeof(size), "%" PRId64, e->bytes);
-		rc |= buf_printf(out, "<tr><td>%s</td><td class=\"url\">", when);
+		rc |= buf_printf(out, "<tr><td>%s</td><td class=\"url\">",
+		    when);
 		if (e->name[0] != '\0') {
 			rc |= buf_puts(out, "<b>");
 			rc |= clientstatus_escape(out, e->name);
@@ -415,7 +418,8 @@ clientstatus_scrapes(struct buf *out, const struct clientstatus *s)
 		rc |= buf_puts(out, "</td></tr>\n");
 	}
 	if (n == 0)
-		rc |= buf_puts(out, "<tr><td colspan=\"7\" class=\"muted\">none "
+		rc |= buf_puts(out,
+		    "<tr><td colspan=\"7\" class=\"muted\">none "
 		    "yet</td></tr>\n");
 	return rc | buf_puts(out, "</tbody></table>\n");
 }
@@ -477,7 +481,8 @@ clientstatus_reply(struct client *c, struct httpreq *req)
 		    LIMIT_STR(LIMIT_CLIENT_STATUS_PAGE_MIB) " MiB)\n");
 		return;
 	}
-	(void)httpreq_add_header(req, "Content-Security-Policy", c->status->csp);
+	(void)httpreq_add_header(req, "Content-Security-Policy",
+	    c->status->csp);
 	(void)httpreq_add_header(req, "X-Content-Type-Options", "nosniff");
 	(void)httpreq_add_header(req, "Cache-Control", "no-store");
 	(void)httpreq_add_header(req, "Referrer-Policy", "no-referrer");

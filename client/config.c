@@ -333,7 +333,8 @@ static int
 config_build_connect_to(struct client_config *cfg)
 {
 	const char	*f = cfg->fqdn, *h = cfg->scrape_target_host;
-	bool		 f6 = strchr(f, ':') != NULL, h6 = strchr(h, ':') != NULL;
+	bool		 f6 = strchr(f, ':') != NULL,
+	    h6 = strchr(h, ':') != NULL;
 	struct buf	 b;
 
 	buf_init(&b, 2 * LIMIT_MAX_FQDN_BYTES + 16);
@@ -422,8 +423,8 @@ config_check(struct client_config *cfg, FILE *err)
 		}
 		if (url_parse(plain, &u, &why) == -1) {
 			free(plain);
-			fprintf(err, "pushprox-client: invalid value \"%s\" for "
-			    "--proxy-url: %s\n", cfg->proxy_url.v[i],
+			fprintf(err, "pushprox-client: invalid value \"%s\" "
+			    "for --proxy-url: %s\n", cfg->proxy_url.v[i],
 			    why != NULL ? why : "not an absolute http(s) URL");
 			return -1;
 		}
@@ -433,7 +434,8 @@ config_check(struct client_config *cfg, FILE *err)
 			if (strcmp(cfg->proxy_url.v[k], cfg->proxy_url.v[i]) ==
 			    0) {
 				fprintf(err, "pushprox-client: --proxy-url "
-				    "\"%s\" given twice\n", cfg->proxy_url.v[i]);
+				    "\"%s\" given twice\n",
+				    cfg->proxy_url.v[i]);
 				return -1;
 			}
 	}
@@ -554,7 +556,8 @@ config_apply_tls(const struct client_config *cfg, CURL *easy)
 	    curl_easy_setopt(easy, CURLOPT_CAINFO, cfg->tls_cacert) != CURLE_OK)
 		return -1;
 	if (cfg->tls_cert != NULL &&
-	    (curl_easy_setopt(easy, CURLOPT_SSLCERT, cfg->tls_cert) != CURLE_OK ||
+	    (curl_easy_setopt(easy, CURLOPT_SSLCERT, cfg->tls_cert) !=
+	    CURLE_OK ||
 	    curl_easy_setopt(easy, CURLOPT_SSLKEY, cfg->tls_key) != CURLE_OK))
 		return -1;
 	return 0;

@@ -70,8 +70,12 @@ struct client_config {
 	struct config_proxy *proxies;	/* one per --proxy-url, in order */
 	size_t	 nproxies;
 	struct allow	*allow;		/* --scrape.allow; empty: any */
-	char		*auth_header;	/* "Authorization: Bearer ..." or NULL */
-	/* --scrape.target-host as CURLOPT_CONNECT_TO ("fqdn::host:"), or NULL. */
+	/* "Authorization: Bearer ..." or NULL */
+	char		*auth_header;
+	/*
+	 * --scrape.target-host as CURLOPT_CONNECT_TO ("fqdn::host:"), or
+	 * NULL.
+	 */
 	struct curl_slist *connect_to;
 	struct labels	 labels;	/* --label, checked */
 };

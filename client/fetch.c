@@ -358,7 +358,8 @@ fetch_setup_tls(struct job *j, CURL *e, const struct target *t)
 {
 	const struct client_config	*cfg = j->c->cfg;
 	const char			*ca = cfg->tls_cacert;
-	const char			*cert = cfg->tls_cert, *key = cfg->tls_key;
+	const char			*cert = cfg->tls_cert,
+	    *key = cfg->tls_key;
 
 	if (t != NULL && t->has_tls) {
 		if (t->tls.ca_file != NULL)
@@ -370,7 +371,8 @@ fetch_setup_tls(struct job *j, CURL *e, const struct target *t)
 		if (t->tls.insecure_skip_verify &&
 		    (curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L) !=
 		    CURLE_OK ||
-		    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) != CURLE_OK))
+		    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L) !=
+		    CURLE_OK))
 			return -1;
 	}
 	if (ca != NULL && curl_easy_setopt(e, CURLOPT_CAINFO, ca) != CURLE_OK)
@@ -457,7 +459,8 @@ fetch_setup_route(struct job *j, CURL *e)
 	    strcmp(t->u.scheme, "https") == 0) {
 		if (fetch_setup_server_name(j, t, &url) == -1 ||
 		    curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
-		    curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs) != CURLE_OK)
+		    curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs) !=
+		    CURLE_OK)
 			goto out;
 	}
 	/* --scrape.target-host, after server_name's own entry. */
@@ -516,13 +519,15 @@ fetch_setup(struct job *j, CURL *e)
 	    curl_easy_setopt(e, CURLOPT_URL, j->url) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L) !=
+	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 	    tmo < LIMIT_CONNECT_TIMEOUT_MS ? tmo : LIMIT_CONNECT_TIMEOUT_MS) !=
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->target_err) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->target_err) !=
+	    CURLE_OK ||
 	    /* Redirects are vetted hop by hop: see fetch_follow. */
 	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
@@ -544,7 +549,9 @@ fetch_start(struct job *j)
 
 	job_set_state(j, JOB_FETCHING);
 	if (j->req->port == 0 && !j->has_tgt) {
-		/* scrapereq and job_route see to it; never connect to port 0. */
+		/*
+		 * scrapereq and job_route see to it; never connect to port 0.
+		 */
 		snprintf(msg, sizeof(msg), "scrape of %s failed: port 0 is the "
 		    "named-target route, not a port to connect to", job_url(j));
 		job_fail(j, 500, msg);

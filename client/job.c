@@ -139,7 +139,8 @@ job_route(struct job *j)
 
 	if (j->req->name != NULL) {
 		if (c->targets != NULL &&
-		    (t = targets_find_by_name(c->targets, j->req->name)) != NULL)
+		    (t = targets_find_by_name(c->targets, j->req->name)) !=
+		    NULL)
 			return job_take_target(j, t);
 		targets_list_names(c->targets, why, sizeof(why));
 		snprintf(msg, sizeof(msg), "no target \"%s\" on client %s (it "
@@ -164,9 +165,10 @@ job_route(struct job *j)
 		    "%s", job_url(j), c->targets->path, why);
 	} else
 		snprintf(msg, sizeof(msg), "pushprox-client: scrape of %.1024s "
-		    "refused: no target of --targets.file %s has this URL (with "
-		    "a targets file, only its targets are scraped; scrape a "
-		    "target by name at http://%s:0/pushprox/targets/NAME/metrics)",
+		    "refused: no target of --targets.file %s has this "
+		    "URL (with a targets file, only its targets are "
+		    "scraped; scrape a target by name at "
+		    "http://%s:0/pushprox/targets/NAME/metrics)",
 		    job_url(j), c->targets->path, cfg->fqdn);
 	job_fail(j, 403, msg);
 	return -1;
@@ -197,7 +199,8 @@ job_admit(struct job *j)
 	}
 	if (c->ntargets >= (size_t)c->cfg->scrape_max_concurrency) {
 		snprintf(msg, sizeof(msg), "scrape of %s refused: the client "
-		    "already runs %" PRId64 " scrapes (--scrape.max-concurrency)",
+		    "already runs %" PRId64 " scrapes "
+		    "(--scrape.max-concurrency)",
 		    job_url(j), c->cfg->scrape_max_concurrency);
 		job_fail(j, 503, msg);
 		return -1;
@@ -214,8 +217,9 @@ job_start(struct client *c, struct poller *p, struct scrapereq *req)
 	struct job	*j;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		log_warn("scrape dropped", "id", req->id, "url", req->url != NULL ?
-		    req->url : "(unknown)", "err", "out of memory for the job");
+		log_warn("scrape dropped", "id", req->id, "url",
+		    req->url != NULL ? req->url : "(unknown)", "err",
+		    "out of memory for the job");
 		scrapereq_free(req);
 		return;
 	}

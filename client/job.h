@@ -41,11 +41,11 @@ enum job_state {
 	JOB_REDIRECTING,	/* ended at a redirect's head: fetch_follow */
 	JOB_OPENING,		/* body over the window: the push is to start */
 	JOB_STREAMING,		/* target and push running, window between */
-	JOB_WINDOW_FULL,	/* streaming, target paused: the push is behind */
-	JOB_WINDOW_EMPTY,	/* streaming, push paused: the target is behind */
+	JOB_WINDOW_FULL, /* streaming, target paused: the push is behind */
+	JOB_WINDOW_EMPTY, /* streaming, push paused: the target is behind */
 	JOB_STALLED,		/* both paused: the kick resumes the target */
 	JOB_DRAINING,		/* target done: the push sends what is left */
-	JOB_CUT,		/* target failed: the push is aborted (truncated) */
+	JOB_CUT, /* target failed: the push is aborted (truncated) */
 	JOB_PUSHING,		/* a whole response, or an error, pushed */
 	JOB_DONE,
 };
@@ -71,15 +71,15 @@ struct job {
 	struct curl_slist	*hdrs;
 	char			 target_err[CURL_ERROR_SIZE];
 	char			*url;		/* the hop being fetched */
-	char			*location;	/* the head's Location, or NULL */
+	char			*location; /* the head's Location, or NULL */
 	int64_t			 hops;		/* redirects followed */
 	bool			 cross_origin;	/* a hop left the origin */
-	struct buf		 head;		/* header lines, final response */
+	struct buf		 head; /* header lines, final response */
 	char			 reason[LIMIT_MAX_REASON_BYTES + 1];
 	long			 status;	/* of the head kept */
 	curl_off_t		 declared;	/* its Content-Length, or -1 */
 	int64_t			 total;		/* body bytes received */
-	const char		*fail;		/* why we aborted the transfer */
+	const char		*fail; /* why we aborted the transfer */
 	char			 failbuf[128];	/* fail, when formatted */
 	/* window.c: bytes of body already pushed while streaming. */
 	size_t			 qoff;

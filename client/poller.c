@@ -6,16 +6,17 @@
  * polled in a tight loop; a 204 with "Pushprox-Advertise: required" ->
  * ADVERTISING -> (POST /advertise ended) -> POLLING at once, or BACKOFF if
  * it failed.  STOPPED is final.  Every request carries Pushprox-Fqdn; a
- * poll carries Pushprox-Targets while advertise.c says so.  Each poll is a fresh easy handle (the multi's
- * connection cache keeps the connection to the proxy alive between them);
- * the answer body is capped in the write callback.  A failed poll logs one
- * warn line and waits initial-wait, then 1.5 times longer each time up to
- * max-wait, each wait jittered by +-20%; any good answer resets the
- * back-off.  A 401 or 403 is a failed poll like any other, logged with
- * what to check.  The bearer token (--auth.token-file), if any, is one of
- * the poll's headers.  While 2 x --scrape.max-concurrency scrapes are in
- * flight (targets and pushes), the poller waits (FULL) until one ends, so
- * that a proxy answering every poll at once cannot pile up pushes.
+ * poll carries Pushprox-Targets while advertise.c says so.  Each poll is a
+ * fresh easy handle (the multi's connection cache keeps the connection to
+ * the proxy alive between them); the answer body is capped in the write
+ * callback.  A failed poll logs one warn line and waits initial-wait, then
+ * 1.5 times longer each time up to max-wait, each wait jittered by +-20%;
+ * any good answer resets the back-off.  A 401 or 403 is a failed poll like
+ * any other, logged with what to check.  The bearer token
+ * (--auth.token-file), if any, is one of the poll's headers.  While 2 x
+ * --scrape.max-concurrency scrapes are in flight (targets and pushes), the
+ * poller waits (FULL) until one ends, so that a proxy answering every poll
+ * at once cannot pile up pushes.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -48,7 +49,7 @@ enum poller_state {
 	POLLER_BACKOFF,
 	POLLER_PAUSED,
 	POLLER_FULL,		/* too many scrapes in flight */
-	POLLER_ADVERTISING,	/* the proxy asked: POST /advertise, then poll */
+	POLLER_ADVERTISING, /* the proxy asked: POST /advertise, then poll */
 	POLLER_STOPPED,
 };
 
@@ -377,7 +378,8 @@ poller_write_cb(char *data, size_t size, size_t n, void *arg)
 static int
 poller_headers(struct poller *p)
 {
-	const char	*tag = advertise_poll_tag(&p->adv, poller_client_tag(p));
+	const char	*tag = advertise_poll_tag(&p->adv,
+	    poller_client_tag(p));
 	char		 th[sizeof("Pushprox-Targets: ") + ADVERT_MAX_TAG];
 
 	if ((p->hdrs = curl_slist_append(NULL, "Content-Type: text/plain")) ==
@@ -413,10 +415,10 @@ poller_setup(struct poller *p, CURL *e)
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->errbuf) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, (long)LIMIT_POLL_KEEPALIVE_S) !=
-	    CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, (long)LIMIT_POLL_KEEPALIVE_S) !=
-	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE,
+	    (long)LIMIT_POLL_KEEPALIVE_S) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL,
+	    (long)LIMIT_POLL_KEEPALIVE_S) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, poller_write_cb) !=

@@ -122,9 +122,11 @@ scrapereq_take_scheme(struct url *u, char **scheme)
 	for (p = q + 1; *p != '\0'; p = *end == '&' ? end + 1 : end) {
 		end = p + strcspn(p, "&");
 		klen = strcspn(p, "=&");
-		if (klen == strlen("_scheme") && strncmp(p, "_scheme", klen) == 0) {
+		if (klen == strlen("_scheme") &&
+		    strncmp(p, "_scheme", klen) == 0) {
 			if (*scheme == NULL && (*scheme = p[klen] == '=' ?
-			    strndup(p + klen + 1, (size_t)(end - p) - klen - 1) :
+			    strndup(p + klen + 1,
+			    (size_t)(end - p) - klen - 1) :
 			    strdup("")) == NULL)
 				goto fail;
 			continue;
@@ -181,10 +183,10 @@ scrapereq_check_name(struct scrapereq *r, const struct url *u)
 
 	if (!targets_path_name(u->path_query, name, sizeof(name))) {
 		r->error_status = 404;
-		return scrapereq_fail(r, "scrape request \"%.256s\" is for port "
-		    "0, the named-target route, but its path is not "
-		    "/pushprox/targets/NAME/metrics (NAME of [A-Za-z0-9_.-], no "
-		    "query)", r->target);
+		return scrapereq_fail(r, "scrape request \"%.256s\" is for "
+		    "port 0, the named-target route, but its path is not "
+		    "/pushprox/targets/NAME/metrics (NAME of [A-Za-z0-9_.-], "
+		    "no query)", r->target);
 	}
 	r->port = 0;
 	if ((r->name = strdup(name)) == NULL ||

@@ -20,16 +20,16 @@
 
 struct scrapereq {
 	char			*id;		/* NULL if none could be read */
-	char			*target;	/* the request line's URL, or NULL */
-	char			*url;		/* what to fetch, _scheme applied */
-	uint16_t		 port;		/* of url, explicit or default */
+	char			*target; /* the request line's URL, or NULL */
+	char			*url; /* what to fetch, _scheme applied */
+	uint16_t		 port; /* of url, explicit or default */
 	char			*path;		/* of url, without the query */
 	int64_t			 timeout_ms;
 	struct httpmsg_header	*headers;	/* to forward; owned strings */
 	size_t			 nheaders;
-	char			*error;		/* NULL: valid and ready to run */
-	int			 error_status;	/* to push with error: 500, or 404
-						   for a bad named-target path */
+	char			*error; /* NULL: valid and ready to run */
+	/* to push with error: 500, or 404 for a bad named-target path */
+	int			 error_status;
 	/*
 	 * A named target (port 0, docs/protocol.md 2.5): its NAME from
 	 * "/pushprox/targets/NAME/metrics", else NULL (a plain scrape).

@@ -260,8 +260,8 @@ targets_build(const struct targets *spec, struct target **out, size_t *nout,
 		bytes += v[i].labels.bytes;
 	}
 	if (bytes > spec->limits.max_label_bytes) {
-		snprintf(err, errlen, "%s: %zu bytes of label names and values, "
-		    "more than the %zu allowed", spec->path, bytes,
+		snprintf(err, errlen, "%s: %zu bytes of label names and "
+		    "values, more than the %zu allowed", spec->path, bytes,
 		    spec->limits.max_label_bytes);
 		goto fail;
 	}
@@ -370,7 +370,8 @@ targets_find_by_url(const struct targets *set, const char *fqdn,
 		return NULL;
 	for (i = 0; i < set->n && found == NULL; i++) {
 		t = &set->v[i];
-		if (t->unix_socket != NULL || strcmp(t->u.scheme, u.scheme) != 0 ||
+		if (t->unix_socket != NULL ||
+		    strcmp(t->u.scheme, u.scheme) != 0 ||
 		    t->u.port != u.port ||
 		    strcmp(t->u.path_query, u.path_query) != 0)
 			continue;

@@ -67,7 +67,8 @@ struct target {
 	bool			 has_tls;	/* a tls: mapping was given */
 	struct target_tls	 tls;
 	enum targets_origin	 origin;
-	char			*source;	/* "FILE:LINE" that defined it */
+	/* "FILE:LINE" that defined it */
+	char			*source;
 };
 
 struct targets_sockdir {

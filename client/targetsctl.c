@@ -58,7 +58,8 @@ targetsctl_rescan_cb(void *arg)
 	default:
 		if (strcmp(err, tc->last_err) == 0) {
 			log_debug("rescan of the targets directories still "
-			    "failing, keeping the previous targets", "err", err);
+			    "failing, keeping the previous targets", "err",
+			    err);
 			break;
 		}
 		snprintf(tc->last_err, sizeof(tc->last_err), "%s", err);

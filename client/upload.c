@@ -107,7 +107,8 @@ upload_split_head(struct job *j, struct httpmsg_header *h, size_t max,
 		if (*line == '\0')
 			continue;	/* the blank line ending the head */
 		if (*line == ' ' || *line == '\t') {
-			snprintf(why, whylen, "a folded header line (obs-fold)");
+			snprintf(why, whylen,
+			    "a folded header line (obs-fold)");
 			return -1;
 		}
 		if ((colon = strchr(line, ':')) == NULL) {
@@ -131,8 +132,8 @@ upload_split_head(struct job *j, struct httpmsg_header *h, size_t max,
 			return -1;
 		}
 		if (*n == max) {
-			snprintf(why, whylen, "more than %zu header fields (the "
-			    "client's fixed limit)", max);
+			snprintf(why, whylen, "more than %zu header fields "
+			    "(the client's fixed limit)", max);
 			return -1;
 		}
 		h[(*n)++] = (struct httpmsg_header){ line, v };
@@ -152,7 +153,8 @@ upload_scraper_accepts_gzip(const struct job *j)
 	size_t	 i;
 
 	for (i = 0; i < j->req->nheaders; i++)
-		if (strcasecmp(j->req->headers[i].name, "Accept-Encoding") == 0 &&
+		if (strcasecmp(j->req->headers[i].name,
+		    "Accept-Encoding") == 0 &&
 		    gzbody_accepts(j->req->headers[i].value))
 			return true;
 	return false;
@@ -206,7 +208,8 @@ upload_gzip_headers(struct httpmsg_header *h, size_t *n)
 			break;
 	h[(*n)++] = (struct httpmsg_header){ "Content-Encoding", "gzip" };
 	if (i == *n - 1)
-		h[(*n)++] = (struct httpmsg_header){ "Vary", "Accept-Encoding" };
+		h[(*n)++] = (struct httpmsg_header){ "Vary",
+		    "Accept-Encoding" };
 }
 
 /*
@@ -333,13 +336,15 @@ upload_done_cb(CURL *easy, CURLcode res, void *arg)
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 	if (res != CURLE_OK || status < 200 || status > 299) {
 		snprintf(st, sizeof(st), "%ld", status);
-		metric_add(j->c->m.proxy_push_errors, 1, upload_proxy(j)->url_log);
+		metric_add(j->c->m.proxy_push_errors, 1,
+		    upload_proxy(j)->url_log);
 		log_warn("push failed", "id", j->req->id, "url",
 		    upload_proxy(j)->push_url_log, "status", st, "body",
 		    buf_cstr(&j->answer), "err", res != CURLE_OK ?
 		    (j->push_err[0] != '\0' ? j->push_err :
 		    curl_easy_strerror(res)) : status == 401 || status == 403 ?
-		    config_auth_refusal(j->c->cfg, status) : "unexpected status");
+		    config_auth_refusal(j->c->cfg, status) :
+		    "unexpected status");
 		j->errors |= JOB_ERR_PUSH;
 	}
 	curl_easy_cleanup(easy);

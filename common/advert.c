@@ -391,7 +391,8 @@ advert_decode_root(struct advert *a, const json_t *root,
 	if (cv != NULL) {
 		if (!json_is_string(cv) ||
 		    json_string_length(cv) > ADVERT_MAX_CLIENT_VERSION ||
-		    strspn(s = json_string_value(cv), "abcdefghijklmnopqrstuvwxyz"
+		    strspn(s = json_string_value(cv),
+		    "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-+_~") !=
 		    json_string_length(cv)) {
 			snprintf(err, errlen, "client_version: must be a "

@@ -32,7 +32,8 @@ struct flag_strings {
 #define FLAG_REQUIRED	0x1	/* must be given (or have a default) */
 
 struct flag_def {
-	const char		*name;	/* without dashes: "web.listen-address" */
+	/* without dashes: "web.listen-address" */
+	const char		*name;
 	enum flag_type		 type;
 	const char		*def;	/* default in flag syntax, or NULL */
 	int64_t			 min;	/* INT, DURATION (ms), BYTES */

@@ -82,7 +82,8 @@ hop_drops(enum hop hop, const char *name)
 		/* X-Prometheus-Scrape-Timeout-Seconds is rewritten too. */
 		return hop_listed(hop_scrape_to_poll,
 		    HOP_NELEM(hop_scrape_to_poll), name) ||
-		    strcasecmp(name, "X-Prometheus-Scrape-Timeout-Seconds") == 0;
+		    strcasecmp(name,
+		    "X-Prometheus-Scrape-Timeout-Seconds") == 0;
 	case HOP_POLL_TO_TARGET:
 		return hop_listed(hop_poll_to_target,
 		    HOP_NELEM(hop_poll_to_target), name);

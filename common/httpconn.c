@@ -1,10 +1,10 @@
 /*
  * One HTTP/1.1 connection's lifecycle, with an explicit state:
  *
- *   IDLE ──head bytes──▶ READING ──message complete──▶ HANDLING
- *     ▲                    │ (handler may reply early)    │
- *     └──── reply queued (keep-alive) ◀───────────────────┘
- *   any ──error, EOF, timeout, abort──▶ closed (httpserver_conn_close)
+ *   IDLE --head bytes--> READING --message complete--> HANDLING
+ *     ^                    | (handler may reply early)    |
+ *     +---- reply queued (keep-alive) <-------------------+
+ *   any --error, EOF, timeout, abort--> closed (httpserver_conn_close)
  *   CLOSING: reply queued with Connection: close; freed once flushed.
  *
  * At most one request per connection is in flight; pipelined bytes wait in
@@ -165,7 +165,8 @@ httpserver_conn_new(struct httpserver *s, int fd, const char *peer)
 	c->msg = httpmsg_new(HTTPMSG_REQUEST, s->cfg.max_header_bytes,
 	    &conn_msg_cbs, c);
 	c->head_ev = evtimer_new(s->base, httpserver_conn_head_timeout_cb, c);
-	if (c->bev == NULL || c->msg == NULL || c->head_ev == NULL || httpserver_conn_io_new(c) == -1) {
+	if (c->bev == NULL || c->msg == NULL || c->head_ev == NULL ||
+	    httpserver_conn_io_new(c) == -1) {
 		httpserver_conn_io_free(c);
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
@@ -457,7 +458,8 @@ httpserver_conn_finish(struct httpconn *c)
 		httpserver_conn_reading(c, 0);
 		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 		if (httpserver_conn_queued(c) == 0)
-			httpserver_conn_close(c, "reply sent, connection: close");
+			httpserver_conn_close(c,
+			    "reply sent, connection: close");
 		return;
 	}
 	req_free(r);

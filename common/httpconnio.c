@@ -247,7 +247,8 @@ connio_write_cb(struct bufferevent *bev, void *arg)
 		httpserver_conn_idle_update(c);	/* the last reply has gone */
 	if (c->state == CONN_CLOSING) {
 		if (left == 0)
-			httpserver_conn_close(c, "reply sent, connection: close");
+			httpserver_conn_close(c,
+			    "reply sent, connection: close");
 		return;
 	}
 	if (c->req != NULL && c->req->reply_started && c->req->drain_cb != NULL)

@@ -222,7 +222,8 @@ httpreq_bodyless(const struct httpreq *r, int status)
  */
 #define HTTPREQ_LINE_MAX	(sizeof("HTTP/1.1 599 \r\n") + \
 	LIMIT_MAX_REASON_BYTES)
-#define HTTPREQ_TAIL_MAX	(sizeof("Content-Length: 9223372036854775807\r\n") + \
+#define HTTPREQ_TAIL_MAX	\
+	(sizeof("Content-Length: 9223372036854775807\r\n") + \
 	sizeof("Connection: close\r\n") + sizeof("\r\n"))
 
 struct httpreq_head {

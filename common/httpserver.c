@@ -123,7 +123,8 @@ httpserver_free(struct httpserver *s)
 		return;
 	httpserver_stop_listening(s);
 	while (!TAILQ_EMPTY(&s->conns))
-		httpserver_conn_close(TAILQ_FIRST(&s->conns), "server shutting down");
+		httpserver_conn_close(TAILQ_FIRST(&s->conns),
+		    "server shutting down");
 	event_free(s->process_ev);
 	SSL_CTX_free(s->tls);
 	free(s);

@@ -35,7 +35,7 @@ struct httpreq;		/* one request and its reply: httpreq.h */
 struct httpserver_config {
 	size_t	 max_connections;
 	size_t	 max_header_bytes;
-	int64_t	 idle_timeout_ms;	/* keep-alive wait for the next request */
+	int64_t	 idle_timeout_ms; /* keep-alive wait for the next request */
 	int64_t	 read_timeout_ms;	/* head or body stalled this long */
 	int64_t	 read_header_timeout_ms; /* whole head, from its first byte
 					   (a new connection's: from accept,

@@ -65,7 +65,8 @@ struct httpreq {
 	int			 body_paused;
 	int			 reply_started;
 	int			 reply_chunked;
-	int			 reply_nobody;	/* 1xx/204/304/HEAD: body dropped */
+	/* 1xx/204/304/HEAD: body dropped */
+	int			 reply_nobody;
 };
 
 struct httpconn {
@@ -77,23 +78,26 @@ struct httpconn {
 	struct httpmsg		*msg;
 	struct httpreq		*req;
 	struct event		*head_ev;	/* the head's total deadline */
-	struct event		*read_ev;	/* plain: our reads, and the read
-						   and idle deadlines */
+	/* plain: our reads, and the read and idle deadlines */
+	struct event		*read_ev;
 	int64_t			 read_armed_ms;	/* read_ev's timeout: -1 none */
-	char			*held;		/* plain: a reply head held to go
-						   out with its first body bytes */
+	/* plain: a reply head held to go out with its first body bytes */
+	char			*held;
 	size_t			 held_len;
-	const char		*close_reason;	/* set: close when feed returns */
-	httpreq_sent_cb		 sent_cb;	/* a reply waiting to be flushed */
+	/* set: close when feed returns */
+	const char		*close_reason;
+	httpreq_sent_cb		 sent_cb; /* a reply waiting to be flushed */
 	void			*sent_arg;
 	enum conn_state		 state;
 	unsigned		 nrequests;
 	/* Flags, packed. */
 	unsigned		 idle_listed:1;
 	unsigned		 scheduled:1;
-	unsigned		 out_paused:1;	/* pipelining held: output full */
+	/* pipelining held: output full */
+	unsigned		 out_paused:1;
 	unsigned		 in_feed:1;
-	unsigned		 finish_pending:1; /* reply queued during feed */
+	/* reply queued during feed */
+	unsigned		 finish_pending:1;
 	unsigned		 keep_alive:1;
 	unsigned		 plain:1;	/* not TLS: direct socket I/O */
 	unsigned		 reading:1;	/* reads enabled */

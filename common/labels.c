@@ -175,7 +175,8 @@ labels_set(struct labels *ls, const char *name, const char *value,
 		return -1;
 	}
 	if (!found && ls->n >= LIMIT_MAX_LABELS) {
-		snprintf(err, errlen, "label %s: more than %d labels in one set",
+		snprintf(err, errlen,
+		    "label %s: more than %d labels in one set",
 		    name, LIMIT_MAX_LABELS);
 		return -1;
 	}

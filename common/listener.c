@@ -31,7 +31,7 @@ struct listener {
 	listener_accept_cb	 cb;
 	void			*arg;
 	int			 port;
-	time_t			 last_warn;	/* rate-limits accept warnings */
+	time_t			 last_warn; /* rate-limits accept warnings */
 	unsigned long		 failures;	/* since the last warning */
 	char			 addr[64];
 };

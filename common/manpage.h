@@ -33,12 +33,13 @@ struct manpage_doc {
 	int				 section;	/* 1 */
 	const char			*date;		/* .TH date, or NULL */
 	const char			*manual;	/* "PushProx Manual" */
-	const char			*name_line;	/* NULL: prog->summary */
+	const char			*name_line; /* NULL: prog->summary */
 	const char			*description;
 	/* Sections after OPTIONS, in order (SIGNALS, FILES, EXIT STATUS). */
 	const struct manpage_section	*sections;
 	size_t				 nsections;
-	const char *const		*see_also;	/* "name(5)", NULL-ended */
+	/* "name(5)", NULL-ended */
+	const char *const		*see_also;
 };
 
 /*

@@ -41,7 +41,8 @@
 #define LIMIT_MAX_CONNECTIONS       100000        /* proxy: open connections */
 #define LIMIT_MAX_POLLS_PER_FQDN    16            /* proxy: parked polls each */
 #define LIMIT_FD_RESERVE            100           /* fixed: descriptors kept
-                                                     for scrapers, pushes, logs */
+                                                     for scrapers, pushes,
+                                                     logs */
 #define LIMIT_MAX_METRIC_SERIES     1000          /* fixed: series per family */
 #define LIMIT_METRIC_LABELS         16            /* fixed: label names of a
                                                      family (ours, in code) */
@@ -63,7 +64,8 @@
 
 /* Password checks (proxy, basic_auth_users): bcrypt off the event loop. */
 #define LIMIT_AUTH_THREADS          2             /* bcrypt worker threads */
-#define LIMIT_AUTH_QUEUE            32            /* checks waiting; more: 503 */
+#define LIMIT_AUTH_QUEUE            32            /* checks waiting;
+                                                     more: 503 */
 #define LIMIT_AUTH_FAILURES_PER_MIN 60            /* failed checks a source
                                                      may make a minute (and in
                                                      a burst); more: 429 */
@@ -166,11 +168,13 @@
                                                      at most this often */
 #define LIMIT_CLIENT_SHUTDOWN_TIMEOUT_S 15        /* the client's SIGTERM:
                                                      scrapes in flight finish
-                                                     within (--shutdown-timeout) */
+                                                     within
+                                                     (--shutdown-timeout) */
 #define LIMIT_CLIENT_STATUS_S       10            /* fixed: the client's
                                                      STATUS= to systemd this
                                                      often (or the watchdog's
-                                                     half-interval if shorter) */
+                                                     half-interval if
+                                                     shorter) */
 #define LIMIT_SHUTDOWN_PUSH_MS      (2 * 1000)    /* fixed: then the 503s
                                                      of the rest are pushed
                                                      within */
@@ -233,7 +237,8 @@
                                                      and each included file */
 #define LIMIT_TARGETS_RESCAN_S      30            /* fallback rescan of the
                                                      socket and include dirs
-                                                     (--targets.rescan-interval) */
+                                                     (--targets.rescan-interval)
+                                                     */
 #define LIMIT_TARGETS_SETTLE_MS     100           /* fixed: wait after a dir
                                                      event before rescanning */
 #endif

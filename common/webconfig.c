@@ -81,7 +81,8 @@ webconfig_tls(struct yamlstrict *p, const yaml_node_t *map,
 			if (webconfig_path(p, v, key, &wc->key_file) == -1)
 				return -1;
 		} else if (strcmp(key, "client_ca_file") == 0) {
-			if (webconfig_path(p, v, key, &wc->client_ca_file) == -1)
+			if (webconfig_path(p, v, key,
+			    &wc->client_ca_file) == -1)
 				return -1;
 		} else if (strcmp(key, "client_auth_type") == 0) {
 			s = yamlstrict_scalar(v);
@@ -99,10 +100,12 @@ webconfig_tls(struct yamlstrict *p, const yaml_node_t *map,
 				    s != NULL ? s : "");
 			wc->client_auth = (enum webconfig_client_auth)i;
 		} else if (strcmp(key, "min_version") == 0) {
-			if (webconfig_version(p, v, key, &wc->min_version) == -1)
+			if (webconfig_version(p, v, key,
+			    &wc->min_version) == -1)
 				return -1;
 		} else if (strcmp(key, "max_version") == 0) {
-			if (webconfig_version(p, v, key, &wc->max_version) == -1)
+			if (webconfig_version(p, v, key,
+			    &wc->max_version) == -1)
 				return -1;
 		} else
 			return yamlstrict_fail(p, k, key, "unknown or "

@@ -198,7 +198,8 @@ advertise_start(struct proxy *px, struct httpreq *req)
 		return;
 	}
 	if (tag == NULL || !advert_tag_ok(tag)) {
-		snprintf(msg, sizeof(msg), "%s Pushprox-Targets header%s%.80s%s: "
+		snprintf(msg, sizeof(msg),
+		    "%s Pushprox-Targets header%s%.80s%s: "
 		    "POST /advertise needs the tag, 1 to %d of [0-9A-Za-z_-]",
 		    tag == NULL ? "missing" : "invalid", tag == NULL ? "" :
 		    " \"", tag == NULL ? "" : tag, tag == NULL ? "" : "\"",

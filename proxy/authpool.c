@@ -82,7 +82,9 @@ authpool_worker(void *arg)
 		job->state = AUTHPOOL_DONE;
 		TAILQ_INSERT_TAIL(&p->done, job, entry);
 		if (!p->notified) {
-			/* EAGAIN: the pipe is full, so the loop wakes anyway. */
+			/*
+			 * EAGAIN: the pipe is full, so the loop wakes anyway.
+			 */
 			if (write(p->pipe[1], &one, 1) == 1 || errno == EAGAIN)
 				p->notified = 1;
 		}

@@ -150,8 +150,8 @@ proxy_config_parse(struct proxy_config *cfg, int argc, char **argv,
 	    err);
 	if (r == FLAGS_OK &&
 	    cfg->scrape_default_timeout_ms > cfg->scrape_max_timeout_ms) {
-		fprintf(err, "pushprox-proxy: --scrape.default-timeout must not "
-		    "exceed --scrape.max-timeout\n");
+		fprintf(err, "pushprox-proxy: --scrape.default-timeout "
+		    "must not exceed --scrape.max-timeout\n");
 		return FLAGS_ERROR;
 	}
 	if (r == FLAGS_OK && cfg->client_auth == CLIENTAUTH_TOKEN &&

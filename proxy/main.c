@@ -161,7 +161,8 @@ main(int argc, char **argv)
 			tv.tv_sec = (time_t)(wd_usec / 2 / 1000000);
 			tv.tv_usec = (suseconds_t)(wd_usec / 2 % 1000000);
 		} else
-			duration_to_timeval(LIMIT_SDNOTIFY_STATUS_S * 1000, &tv);
+			duration_to_timeval(LIMIT_SDNOTIFY_STATUS_S * 1000,
+			    &tv);
 		if ((notify = event_new(base, -1, EV_PERSIST, main_notify_cb,
 		    px)) == NULL || event_add(notify, &tv) == -1)
 			log_warn("no periodic status or watchdog ping for "

@@ -25,12 +25,13 @@ struct proxy {
 	const struct proxy_config	*cfg;
 	struct httpserver		*server;
 	struct registry			*registry;
-	struct strmap			*scrapes;	/* id -> scrape awaiting push */
+	/* id -> scrape awaiting push */
+	struct strmap			*scrapes;
 	struct stats			*stats;
 	struct basicauth		*basicauth;	/* scrapers, readers */
 	struct clientauth		*clientauth;	/* /poll, /push */
 	struct authpool			*authpool;	/* bcrypt threads */
-	struct authlimit		*authlimit;	/* failures per source */
+	struct authlimit		*authlimit; /* failures per source */
 	struct event			*sweep_ev;
 	size_t				 client_capacity; /* idle clients
 							    the descriptor limit

@@ -330,7 +330,8 @@ push_resp_body_cb(struct httpmsg *m, const char *data, size_t len, void *arg)
 		return 0;
 	sreq = scrape_req(p->scrape);
 	if (httpreq_reply_write(sreq, data, len) == -1) {
-		push_fail(p, 503, "failed", "cannot queue data for the scraper");
+		push_fail(p, 503, "failed",
+		    "cannot queue data for the scraper");
 		return 0;
 	}
 	stats_relayed(p->px->stats, scrape_fqdn(p->scrape), len);

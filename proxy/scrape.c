@@ -50,7 +50,7 @@ enum scrape_state {
 
 /* Outlives its scrape if need be: the sent callback always runs. */
 struct scrape_delivery {
-	struct scrape		*scrape;	/* NULL once the scrape is gone */
+	struct scrape		*scrape; /* NULL once the scrape is gone */
 };
 
 struct scrape {
@@ -64,7 +64,8 @@ struct scrape {
 	int64_t			 timeout_ms;
 	int64_t			 started_ms;	/* for stats_scrape_done */
 	int			 replying;	/* the relayed head went out */
-	char			 refusal[256];	/* why a push for it was refused */
+	/* why a push for it was refused */
+	char			 refusal[256];
 	struct buf		 request;
 	char			 id[37];
 	char			 fqdn[LIMIT_MAX_FQDN_BYTES + 3]; /* longer than
@@ -179,8 +180,8 @@ scrape_timeout_cb(evutil_socket_t fd, short what, void *arg)
 			push_detach(s->push, "scrape timed out waiting for the "
 			    "final response");
 			snprintf(msg, sizeof(msg), "pushprox: scrape timed out "
-			    "after %s waiting for client \"%s\" to push a final "
-			    "response", d, s->fqdn);
+			    "after %s waiting for client \"%s\" to push a "
+			    "final response", d, s->fqdn);
 			scrape_fail(s, 504, "relay_timeout", msg);
 			break;
 		}
@@ -259,7 +260,8 @@ scrape_timeout(const struct proxy *px, const struct httpreq *req)
 int
 scrape_target_name(const char *path_query, char *name, size_t namelen)
 {
-	size_t pre = strlen(ADVERT_PATH_PREFIX), suf = strlen(ADVERT_PATH_SUFFIX);
+	size_t pre = strlen(ADVERT_PATH_PREFIX),
+	    suf = strlen(ADVERT_PATH_SUFFIX);
 	size_t len = strlen(path_query), n;
 	const char *why;
 

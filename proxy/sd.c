@@ -80,7 +80,9 @@ sd_format_live(char *live, size_t size, const struct registry_entry *e,
 	    (now_ms - e->last_seen_ms) / 1000;
 	int n;
 
-	/* A peer address is digits, hex, dots, colons, brackets: no escaping. */
+	/*
+	 * A peer address is digits, hex, dots, colons, brackets: no escaping.
+	 */
 	if (e->address != NULL && strspn(e->address, "0123456789abcdefABCDEF"
 	    ".:[]") == strlen(e->address))
 		n = snprintf(live, size, "\"__meta_pushprox_client_address\":"
@@ -88,7 +90,8 @@ sd_format_live(char *live, size_t size, const struct registry_entry *e,
 		    "\"__meta_pushprox_poll_open\":\"%s\"", e->address,
 		    (long long)secs, e->poll_open ? "true" : "false");
 	else
-		n = snprintf(live, size, "\"__meta_pushprox_last_seen_seconds\":"
+		n = snprintf(live, size,
+		    "\"__meta_pushprox_last_seen_seconds\":"
 		    "\"%lld\",\"__meta_pushprox_poll_open\":\"%s\"",
 		    (long long)secs, e->poll_open ? "true" : "false");
 	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
@@ -188,8 +191,9 @@ sd_answer(struct proxy *px, struct httpreq *req, enum sd_kind kind)
 		log_error("cannot render service discovery", "path", what,
 		    "error", "out of memory or over LIMIT_MAX_SD_MIB ("
 		    LIMIT_STR(LIMIT_MAX_SD_MIB) " MiB)");
-		httpreq_reply_text(req, 503, "pushprox: out of memory, or the "
-		    "answer is larger than " LIMIT_STR(LIMIT_MAX_SD_MIB) " MiB");
+		httpreq_reply_text(req, 503, "pushprox: out of memory, or "
+		    "the answer is larger than " LIMIT_STR(LIMIT_MAX_SD_MIB)
+		    " MiB");
 		return;
 	}
 	free(v);

@@ -238,7 +238,8 @@ stats_write_clients(struct stats *st, struct buf *out)
 	for (i = 0; i < ss.n; i++)
 		for (k = 0; k <= STATS_OUTCOMES; k++) {
 			c = ss.c[idx[i]];
-			rc |= buf_puts(out, "pushprox_client_scrapes_total{fqdn=\"");
+			rc |= buf_puts(out,
+			    "pushprox_client_scrapes_total{fqdn=\"");
 			rc |= stats_put_label(out, ss.fqdn[idx[i]]);
 			rc |= buf_printf(out, "\",outcome=\"%s\"} %llu\n",
 			    stats_outcome_names[k],
@@ -274,7 +275,8 @@ stats_write_clients(struct stats *st, struct buf *out)
 	    "bytes relayed from each client to scrapers.\n"
 	    "# TYPE pushprox_client_relayed_bytes_total counter\n");
 	for (i = 0; i < ss.n; i++) {
-		rc |= buf_puts(out, "pushprox_client_relayed_bytes_total{fqdn=\"");
+		rc |= buf_puts(out,
+		    "pushprox_client_relayed_bytes_total{fqdn=\"");
 		rc |= stats_put_label(out, ss.fqdn[idx[i]]);
 		rc |= buf_printf(out, "\"} %llu\n",
 		    (unsigned long long)ss.c[idx[i]]->bytes);

@@ -278,7 +278,8 @@ status_recent(struct buf *out, const struct stats_client *c, int64_t now)
 		    LIMIT_STATS_RECENT;
 		r = &c->recent[at];
 		bytesize_format((int64_t)r->bytes, sz, sizeof(sz));
-		rc |= buf_printf(out, "<span class=\"o %s\" title=\"%s, %lld ms, "
+		rc |= buf_printf(out,
+		    "<span class=\"o %s\" title=\"%s, %lld ms, "
 		    "%s, ", status_outcome_class(r->outcome),
 		    stats_outcome_names[r->outcome], (long long)r->latency_ms,
 		    sz);
@@ -410,8 +411,8 @@ status_flag_value(struct buf *out, const struct flag_def *f,
 		    f->offset), v, sizeof(v));
 		return status_escape(out, v);
 	case FLAG_ENUM:
-		return status_escape(out, f->choices[*(const int *)(const void *)
-		    (base + f->offset)]);
+		return status_escape(out,
+		    f->choices[*(const int *)(const void *)(base + f->offset)]);
 	case FLAG_STRINGS: {
 		const struct flag_strings *fs = (const void *)(base +
 		    f->offset);

@@ -96,7 +96,8 @@ START_TEST(test_names_tags)
 	ck_assert(advert_tag_ok("1f3a9c0d2b7e4f60"));
 	ck_assert(!advert_tag_ok(""));
 	ck_assert(!advert_tag_ok("ab cd"));
-	ck_assert(!advert_tag_ok("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	ck_assert(!advert_tag_ok(
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaa"));
 }
 END_TEST
@@ -183,7 +184,8 @@ START_TEST(test_decode_errors)
 	decode_fails("{\"version\":2,\"targets\":[]}", 400, "must be 1");
 	decode_fails("{\"version\":\"1\",\"targets\":[]}", 400, "version");
 	decode_fails("{\"version\":1}", 400, "targets: required");
-	decode_fails("{\"version\":1,\"targets\":{}}", 400, "targets: required");
+	decode_fails("{\"version\":1,\"targets\":{}}", 400,
+	    "targets: required");
 	decode_fails("{\"version\":1,\"targets\":[],\"client_version\":1}",
 	    400, "client_version: must be a string");
 	decode_fails("{\"version\":1,\"targets\":[],\"client_version\":"
@@ -195,7 +197,8 @@ START_TEST(test_decode_errors)
 	    "labels: must be an object");
 	decode_fails("{\"version\":1,\"targets\":[],\"labels\":{\"a\":1}}",
 	    400, "labels.a: label values must be strings");
-	decode_fails("{\"version\":1,\"targets\":[],\"labels\":{\"a-b\":\"1\"}}",
+	decode_fails("{\"version\":1,\"targets\":[],"
+	    "\"labels\":{\"a-b\":\"1\"}}",
 	    400, "labels: label \"a-b\": label names must match");
 	decode_fails("{\"version\":1,\"targets\":[],\"labels\":"
 	    "{\"__address__\":\"x:1\"}}", 400, "reserved");
@@ -242,7 +245,8 @@ START_TEST(test_caps)
 	/* body size: 413 */
 	lim.max_bytes = 20;
 	decode_fails("{\"version\":1,\"targets\":[]}", 413,
-	    "body: 26 bytes, more than the 20 allowed by --advertise.max-bytes");
+	    "body: 26 bytes, more than the 20 allowed by "
+	    "--advertise.max-bytes");
 	lim.max_bytes = LIMIT_MAX_ADVERT_BYTES;
 
 	/* target count: at the cap accepted, over it refused */

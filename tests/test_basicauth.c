@@ -81,7 +81,8 @@ START_TEST(test_basic)
 	ck_assert_int_eq(basicauth_verify(a, basic("prom: s3cret:x"), &why), 0);
 	/* The cached path must give the same answer. */
 	ck_assert_int_eq(basicauth_verify(a, basic("prom: s3cret:x"), &why), 0);
-	ck_assert_int_eq(basicauth_verify(a, basic("prom: s3cret:y"), &why), -1);
+	ck_assert_int_eq(basicauth_verify(a, basic("prom: s3cret:y"), &why),
+	    -1);
 	ck_assert_str_eq(why, "wrong password");
 	ck_assert_int_eq(basicauth_verify(a, basic("eve: s3cret:x"), &why), -1);
 	ck_assert_str_eq(why, "unknown user");

@@ -58,7 +58,8 @@ START_TEST(test_tokens_file)
 	ck_assert_ptr_nonnull(strstr(err, "SHA-256"));
 	unlink(path);
 	path = tokens_file("\n"
-	    "82e7d18c4db27068bac4213bcdb831b0859b2f4c8c719d848aee0215e57ca353\n");
+	    "82e7d18c4db27068bac4213bcdb831b0"
+	    "859b2f4c8c719d848aee0215e57ca353\n");
 	ck_assert_int_eq(clientauth_load(a, path, err, sizeof(err)), -1);
 	ck_assert_ptr_nonnull(strstr(err, "line 2"));
 	ck_assert_ptr_nonnull(strstr(err, "at least one FQDN"));

@@ -939,7 +939,8 @@ START_TEST(test_write_response_head)
 	buf_reset(&out);
 	ck_assert_int_eq(httpmsg_write_response_head(&out, 504,
 	    "Gateway Timeout", NULL, 0), 0);
-	ck_assert_str_eq(buf_cstr(&out), "HTTP/1.1 504 Gateway Timeout\r\n\r\n");
+	ck_assert_str_eq(buf_cstr(&out),
+	    "HTTP/1.1 504 Gateway Timeout\r\n\r\n");
 	buf_reset(&out);
 	ck_assert_int_eq(httpmsg_write_response_head(&out, 299, NULL, NULL, 0),
 	    0);
@@ -1184,8 +1185,8 @@ struct sample_row {
 	const char	*file;
 	enum httpmsg_kind kind;
 	int		 eof;		/* fed with EOF after its bytes */
-	int		 result;	/* 1 complete, 0 incomplete (always checked) */
-	int		 need_eof;	/* close-delimited: incomplete without EOF */
+	int		 result; /* 1 complete, 0 incomplete (always checked) */
+	int		 need_eof; /* close-delimited: incomplete without EOF */
 	int		 consumed_all;	/* every byte taken */
 	const char	*method, *target;	/* requests */
 	int		 status;	/* responses */
@@ -1199,7 +1200,7 @@ struct sample_row {
 	const char	*headers[2];	/* substrings of the header lines */
 	const char	*header_lines;	/* all the header lines, exactly */
 	const char	*body;		/* the body as text */
-	size_t		 body_tail;	/* the body is the file's last n bytes */
+	size_t		 body_tail; /* the body is the file's last n bytes */
 	const char	*body_magic;	/* its first bytes */
 };
 

@@ -263,7 +263,8 @@ START_TEST(test_status_out_of_range_is_502)
 	char req[128];
 	size_t i;
 
-	test_expect_log(LOG_LEVEL_WARN, "cannot write reply head; answering 502");
+	test_expect_log(LOG_LEVEL_WARN,
+	    "cannot write reply head; answering 502");
 	for (i = 0; i < 2; i++) {
 		T.start_rc = 0;
 		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\n" CLOSE,

@@ -903,7 +903,8 @@ START_TEST(test_stream_body_pause_chunked)
 	 * done (here the first three chunks may all be delivered); what
 	 * arrives after it waits for the resume.
 	 */
-	cli_sends(c, "POST /pause HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	cli_sends(c, "POST /pause HTTP/1.1\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"
 	    "3\r\nabc\r\n3\r\ndef\r\n3\r\nghi\r\n");
 	ASSERT_WAIT(T.paused);
 	pump_for(20);
@@ -1346,7 +1347,10 @@ START_TEST(test_read_timeout)
 }
 END_TEST
 
-/* The head's deadline runs from its first byte; more bytes do not stretch it. */
+/*
+ * The head's deadline runs from its first byte; more bytes do not stretch
+ * it.
+ */
 START_TEST(test_header_deadline)
 {
 	struct httpserver_config cfg = default_cfg;
@@ -1402,7 +1406,10 @@ START_TEST(test_header_deadline)
 }
 END_TEST
 
-/* At the cap the longest-idle keep-alive connection makes room; parked ones never. */
+/*
+ * At the cap the longest-idle keep-alive connection makes room; parked ones
+ * never.
+ */
 START_TEST(test_idle_eviction)
 {
 	struct httpserver_config cfg = default_cfg;

@@ -80,7 +80,8 @@ START_TEST(test_manpage_header)
 	char	*p = manpage_render();
 
 	ck_assert_msg(manpage_has(p, ".TH \"PUSHPROX\\-TEST\" 1 "
-	    "\"2024\\-01\\-02\" \"pushprox 1.2\\-3\" \"Test Manual\"\n"), "%s", p);
+	    "\"2024\\-01\\-02\" \"pushprox 1.2\\-3\" \"Test Manual\"\n"),
+	    "%s", p);
 	ck_assert(manpage_has(p, ".SH NAME\npushprox\\-test \\- a test\n"));
 	/* Only a required flag without a default is in the synopsis. */
 	ck_assert(manpage_has(p, ".SH SYNOPSIS\n.B \"pushprox\\-test\"\n"

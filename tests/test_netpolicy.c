@@ -34,7 +34,7 @@ START_TEST(test_by_scheme)
 	    "http://fp:3128");
 	ck_assert_str_eq(netpolicy_proxy(np, "HTTP://h/"), "http://fp:3128");
 	ck_assert_str_eq(netpolicy_proxy(np, "https://h/"), "http://sp:3129");
-	ck_assert_str_eq(netpolicy_proxy(np, NULL), "");	/* Unix socket */
+	ck_assert_str_eq(netpolicy_proxy(np, NULL), ""); /* Unix socket */
 	ck_assert_str_eq(netpolicy_proxy(np, "ftp://h/"), "");
 	ck_assert_str_eq(netpolicy_noproxy(np), "localhost,127.0.0.0/8,::1");
 	netpolicy_free(np);
@@ -50,7 +50,9 @@ static const struct {
 	{ " , ", "localhost,127.0.0.0/8,::1" },
 	{ "*", "*" },
 	{ " * ", "*" },
-	/* "*" among others is a name to curl, as to Go: loopback still added. */
+	/*
+	 * "*" among others is a name to curl, as to Go: loopback still added.
+	 */
 	{ "*,a", "*,a,localhost,127.0.0.0/8,::1" },
 };
 

@@ -57,7 +57,8 @@ render(struct registry_entry *v, size_t n, int64_t now, enum sd_kind kind)
 	ck_assert_str_eq(buf_cstr(&cached), buf_cstr(&live));
 	doc = json_loads(buf_cstr(&live), JSON_REJECT_DUPLICATES, &err);
 	if (doc == NULL)
-		ck_abort_msg("invalid JSON (%s): %s", err.text, buf_cstr(&live));
+		ck_abort_msg("invalid JSON (%s): %s", err.text,
+		    buf_cstr(&live));
 	buf_release(&live);
 	buf_release(&cached);
 	return doc;

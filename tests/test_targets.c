@@ -119,7 +119,7 @@ START_TEST(test_full)
 	mkdir_at("inc");
 	sock_at("run/xe.sock");
 	sock_at("run/printer-facts.sock");
-	sock_at("run/bad name.sock");			/* not a name: skipped */
+	sock_at("run/bad name.sock"); /* not a name: skipped */
 	write_at("run/fake.sock", "not a socket\n");	/* skipped */
 	write_at("inc/plugin-abc.yml", "name: abc\n"
 	    "url: http://127.0.0.1:2112/metrics\nlabels: {job: plugin_abc}\n");

@@ -59,8 +59,9 @@ struct hconn {
 	enum hc_side	 side;
 	struct fz_str	 in;
 	struct fz_str	 out;
-	size_t		 reqlen;	/* bytes of the request in "in", 0: none */
-	bool		 pending;	/* a complete request not yet answered */
+	/* bytes of the request in "in", 0: none */
+	size_t		 reqlen;
+	bool		 pending; /* a complete request not yet answered */
 	bool		 is_poll;
 	bool		 is_push;
 	uint64_t	 seq;		/* arrival order of the request */
@@ -337,7 +338,8 @@ cnet_scrape(struct cnet *n, struct fz_in *in)
 	    (m & 64) ? n->pport : n->tport, paths[(m >> 3) & 3],
 	    hosts[(m >> 1) & 3], n->tport, n->ids++);
 	if (m & 32)
-		fz_str_cat(&req, "X-Prometheus-Scrape-Timeout-Seconds: 1.5\r\n");
+		fz_str_cat(&req,
+		    "X-Prometheus-Scrape-Timeout-Seconds: 1.5\r\n");
 	FZ_SIZE_HINT(extra.len);
 	fz_str_add(&req, extra.d, extra.len);
 	fz_str_cat(&req, "\r\n");
@@ -498,7 +500,8 @@ cnet_teardown(struct cnet *n, struct client_config *cfg)
 	if (getenv("FUZZ_NET_DEBUG") != NULL)
 		for (i = 0; i < NHC; i++)
 			if (n->hc[i].fd != -1 && n->hc[i].in.len > 0)
-				fprintf(stderr, "--- %s conn %zu holds:\n%.2000s\n",
+				fprintf(stderr,
+				    "--- %s conn %zu holds:\n%.2000s\n",
 				    n->hc[i].side == HC_PROXY ? "proxy" :
 				    "target", i, n->hc[i].in.d);
 	client_free(n->cl);
@@ -571,14 +574,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 			switch (a & 3) {
 			case 0:
-				fz_str_cat(&h->out, "HTTP/1.1 204 No Content\r\n\r\n");
+				fz_str_cat(&h->out,
+				    "HTTP/1.1 204 No Content\r\n\r\n");
 				break;
 			case 1:
-				fz_str_cat(&h->out, "HTTP/1.1 408 Request Timeout\r\n"
+				fz_str_cat(&h->out,
+				    "HTTP/1.1 408 Request Timeout\r\n"
 				    "Content-Length: 0\r\n\r\n");
 				break;
 			case 2:
-				fz_str_cat(&h->out, "HTTP/1.1 500 Internal Server "
+				fz_str_cat(&h->out,
+				    "HTTP/1.1 500 Internal Server "
 				    "Error\r\nContent-Length: 4\r\n\r\noops");
 				break;
 			default:

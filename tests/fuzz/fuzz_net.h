@@ -479,7 +479,8 @@ fz_resp_check(struct fz_resp_check *rc, const struct fz_str *buf)
 			while (*te == ' ')
 				te++;
 			FUZZ_CHECK(strncasecmp(te, "chunked\r", 8) == 0);
-			if ((blen = fz_chunked_len(p + hlen, avail - hlen)) == 0)
+			if ((blen = fz_chunked_len(p + hlen,
+			    avail - hlen)) == 0)
 				return;
 		} else if (cl != NULL) {
 			blen = strtoul(cl, NULL, 10);

@@ -10,8 +10,8 @@
  * Input: byte 0 picks a configuration (bit 0: 3 connections at most;
  * bits 1 and 2: 1 KiB header cap; 5 and 6: 1 KiB push cap; 3: one poll
  * per client; 4: 100 ms read timeout; the small caps are rarer, since
- * they hide what needs big heads).  Then ops, one byte each plus operands (missing
- * bytes read as 0, so every input is valid).  An op byte is
+ * they hide what needs big heads).  Then ops, one byte each plus operands
+ * (missing bytes read as 0, so every input is valid).  An op byte is
  * op (bits 0-2) | k (bits 3-5) | a (bits 6-7); k picks the connection,
  * counted from a base that differs per op (so that with k = 0 a poll, a
  * scrape and a push use three connections); a connection opens on first
@@ -234,7 +234,8 @@ pnet_scrape(struct pconn *c, const char *fqdn, struct fz_in *in)
 	    "Accept: text/plain;version=0.0.4\r\n", (m & 1) ? "HEAD" : "GET",
 	    fqdn, fqdn);
 	if (m & 2)
-		fz_str_cat(&c->out, "X-Prometheus-Scrape-Timeout-Seconds: 10\r\n");
+		fz_str_cat(&c->out,
+		    "X-Prometheus-Scrape-Timeout-Seconds: 10\r\n");
 	FZ_SIZE_HINT(extra.len);
 	fz_str_add(&c->out, extra.d, extra.len);
 	fz_str_cat(&c->out, "\r\n");
@@ -263,8 +264,9 @@ pnet_push(struct pnet *n, struct pconn *c, uint8_t a, struct fz_in *in)
 	fz_blob(in, &body);
 
 	if (getenv("FUZZ_NET_DEBUG") != NULL)
-		fprintf(stderr, "push: status %d, reason %zu bytes, %zu headers "
-		    "of %zu, raw %zu, id %s, framing %d, body %zu\n",
+		fprintf(stderr, "push: status %d, reason %zu bytes, "
+		    "%zu headers of %zu, raw %zu, id %s, framing %d, "
+		    "body %zu\n",
 		    statuses[s % 16], reason.len, nh, value.len, raw.len,
 		    a < 2 && n->nids > 0 ? "seen" : a == 3 ? "unknown" : "none",
 		    f & 3, body.len);
@@ -282,7 +284,8 @@ pnet_push(struct pnet *n, struct pconn *c, uint8_t a, struct fz_in *in)
 		fz_str_fmt(&resp, "Id: %s\r\n", n->ids[(n->nids - 1 -
 		    (a == 1 && n->nids > 1)) % NIDS]);
 	else if (a == 3)
-		fz_str_cat(&resp, "Id: 00000000-0000-4000-8000-000000000000\r\n");
+		fz_str_cat(&resp,
+		    "Id: 00000000-0000-4000-8000-000000000000\r\n");
 	/* The head's size band, apart for pushes that may match a scrape. */
 	if (a < 2 && n->nids > 0)
 		FZ_SIZE_HINT(resp.len);
@@ -317,7 +320,9 @@ pnet_push(struct pnet *n, struct pconn *c, uint8_t a, struct fz_in *in)
 		fz_str_fmt(&c->out, "Content-Length: %zu\r\n\r\n", resp.len);
 		fz_str_add(&c->out, resp.d, resp.len);
 	} else {
-		/* Chunked, in pieces of 1 + (f >> 3) * 97 bytes, 256 at most. */
+		/*
+		 * Chunked, in pieces of 1 + (f >> 3) * 97 bytes, 256 at most.
+		 */
 		fz_str_cat(&c->out, "Transfer-Encoding: chunked\r\n\r\n");
 		piece = 1 + (size_t)(f >> 3) * 97;
 		if (piece < resp.len / 256)
@@ -406,8 +411,8 @@ pnet_teardown(struct pnet *n, struct proxy_config *cfg)
 	if (getenv("FUZZ_NET_DEBUG") != NULL)
 		for (k = 0; k < NCONN; k++)
 			if (n->c[k].in.len > 0)
-				fprintf(stderr, "--- conn %zu received %zu bytes, "
-				    "%zu responses:\n%.3000s\n", k,
+				fprintf(stderr, "--- conn %zu received %zu "
+				    "bytes, %zu responses:\n%.3000s\n", k,
 				    n->c[k].in.len, n->c[k].rc.responses,
 				    n->c[k].in.d);
 	/* RST, not FIN: no TIME_WAIT left behind on either side. */
