@@ -298,9 +298,12 @@ def queue_full_503_at_once():
     finally:
         for s in socks:
             s.close()
-    # One running, one waiting: the rest are refused at once.
-    t.check(statuses.count(503) >= 3, "statuses %r" % statuses)
-    t.check(statuses.count(407) >= 2, "statuses %r" % statuses)
+    # One running and one waiting at most (the worker may not have taken
+    # the first job off the queue when the second arrives): the rest are
+    # refused at once, and every answer is one of the two.
+    t.check(set(statuses) <= {407, 503}, "statuses %r" % statuses)
+    t.check(statuses.count(503) >= 4, "statuses %r" % statuses)
+    t.check(1 <= statuses.count(407) <= 2, "statuses %r" % statuses)
     proxy.stop()
 
 
