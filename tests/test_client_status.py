@@ -154,10 +154,15 @@ def page_lists_proxies_targets_scrapes_escaped():
     def dead_shown_down():
         _, text = get_page(client)
         rows = Page(text).rows("proxies")
+        # The scrape is recorded when its push has ended, which may be a
+        # moment after the scraper got its answer (slow under ASan).
+        scrapes = Page(text).rows("scrapes")
         return len(rows) == 2 and "down" in rows[1][1] and \
-            "connect" in rows[1][8].lower() and (rows, text)
+            "connect" in rows[1][8].lower() and \
+            len(scrapes) == 1 and len(scrapes[0]) >= 2 and (rows, text)
     rows, text = t.wait_for(dead_shown_down, 10, "the dead proxy shown "
-                            "down with its last poll error")
+                            "down with its last poll error, and the scrape "
+                            "recorded")
     resp, _ = get_page(client)
     page = Page(text)
     t.check_eq(rows[0][0], "http://127.0.0.1:%d/" % proxy.port,
