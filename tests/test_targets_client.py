@@ -26,6 +26,7 @@ import atexit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pptest as t  # noqa: E402
+from pptest.external import UnixHTTPServer  # noqa: E402
 
 runner = t.Runner()
 FQDN = "node1.test"
@@ -70,62 +71,6 @@ def start_pair(targets_yml, *extra, env=None, fqdn=FQDN):
             else:
                 os.environ[k] = v
     return proxy, client, targets
-
-
-class _UnixHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def address_string(self):
-        return "unix"
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def do_GET(self):
-        owner = self.server.owner
-        with owner.lock:
-            owner.paths.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(owner.body)))
-        self.end_headers()
-        self.wfile.write(owner.body)
-
-
-class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass
-
-
-class UnixHTTPServer:
-    """A service listening only on the Unix socket at path (in a thread),
-    answering every GET with body; .paths records what it was asked."""
-
-    def __init__(self, sock_path, body):
-        self.path = sock_path
-        self.body = body
-        self.lock = threading.Lock()
-        self.paths = []
-        if os.path.exists(sock_path):
-            os.unlink(sock_path)
-        self.httpd = _UnixServer(sock_path, _UnixHandler)
-        self.httpd.owner = self
-        threading.Thread(target=self.httpd.serve_forever,
-                         kwargs={"poll_interval": 0.1}, daemon=True).start()
-        self.closed = False
-        atexit.register(self.close)
-
-    def close(self):
-        if not self.closed:
-            self.closed = True
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            try:
-                os.unlink(self.path)
-            except OSError:
-                pass
 
 
 def target_with(body):
